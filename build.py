@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Passerelle's build script: ``build``, ``serve`` and the ``i18n`` catalog commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from sitebuild.catalogs import (
+    check_catalogs,
+    compile_catalogs,
+    extract_messages,
+    format_status,
+    init_catalog,
+    language_status,
+    update_catalogs,
+)
+from sitebuild.config import Config, load_config
+from sitebuild.errors import BuildError
+from sitebuild.render import build_site
+from sitebuild.serve import serve
+
+ROOT = Path(__file__).resolve().parent
+
+
+def command_build(config: Config, args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    written = build_site(config, args.out)
+    print(f"Built {len(written)} files into {args.out} in {time.perf_counter() - started:.2f} s")
+    return 0
+
+
+def command_serve(config: Config, args: argparse.Namespace) -> int:
+    command_build(config, args)
+    serve(args.out, args.port)
+    return 0
+
+
+def command_i18n(config: Config, args: argparse.Namespace) -> int:
+    action = args.action
+    if action == "extract":
+        print(f"Wrote {extract_messages(config)}")
+    elif action == "update":
+        for path in update_catalogs(config):
+            print(f"Updated {path}")
+    elif action == "init":
+        if not args.language:
+            raise BuildError("'i18n init' needs a language code, for example: python build.py i18n init pl")
+        print(f"Created {init_catalog(config, args.language)}: translate it, then run 'python build.py i18n check'")
+    elif action == "compile":
+        for path in compile_catalogs(config):
+            print(f"Compiled {path}")
+    elif action == "status":
+        print(format_status(language_status(config)))
+    elif action == "check":
+        problems = check_catalogs(config)
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} problem(s) found", file=sys.stderr)
+            return 1
+        print("All catalogs are fine.")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="build.py", description=__doc__)
+    main.add_argument("--config", type=Path, help="a TOML file whose keys override [tool.passerelle]")
+    commands = main.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="render the site into a folder")
+    build.add_argument("--out", type=Path, default=ROOT / "_site", help="output folder (default: _site)")
+    build.set_defaults(run=command_build)
+    run = commands.add_parser("serve", help="build, then serve the site on 127.0.0.1")
+    run.add_argument("--out", type=Path, default=ROOT / "_site", help="output folder (default: _site)")
+    run.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    run.set_defaults(run=command_serve)
+    i18n = commands.add_parser("i18n", help="translation catalogs")
+    i18n.add_argument("action", choices=["extract", "update", "init", "compile", "status", "check"])
+    i18n.add_argument("language", nargs="?", help="language code, for 'init' (e.g. pl, pt_BR)")
+    i18n.set_defaults(run=command_i18n)
+    for sub in (build, run):
+        sub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="override file")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.INFO)
+    try:
+        config = load_config(ROOT, args.config)
+        return args.run(config, args)
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

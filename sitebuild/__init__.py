@@ -1,0 +1,1 @@
+"""Passerelle's static site builder: configuration, guide segmentation, catalogs, rendering."""

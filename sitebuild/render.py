@@ -1,0 +1,275 @@
+"""Building the site in two phases: read every source, then write ``_site/``."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import posixpath
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
+
+from .catalogs import po_path, read_catalog, shipped_languages
+from .config import Config
+from .errors import BuildError
+from .guide import GuidePage, load_page, render_markdown
+from .languages import Language, Translator
+
+log = logging.getLogger("passerelle.build")
+
+MARKER = ".passerelle-site"
+ASSETS = "assets"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Everything read in the first phase."""
+
+    languages: tuple[Language, ...]
+    translators: dict[str, Translator]
+    pages: dict[str, GuidePage]
+    asset_versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+    current: bool = False
+
+
+def page_path(language: Language, key: str, home: str) -> str:
+    """The output folder of a page, relative to the site root, with a trailing slash."""
+    return f"{language.slug}/" if key == home else f"{language.slug}/{key}/"
+
+
+def relative_url(from_folder: str, to_path: str) -> str:
+    """A relative URL from one output folder to a folder (ending in '/') or file."""
+    target = posixpath.relpath(to_path or ".", from_folder or ".")
+    if to_path.endswith("/") or not to_path:
+        return "./" if target == "." else target + "/"
+    return target
+
+
+def _asset_versions(static_dir: Path) -> dict[str, str]:
+    versions = {}
+    for path in sorted(static_dir.rglob("*")):
+        if path.is_file():
+            versions[path.relative_to(static_dir).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    return versions
+
+
+def read_sources(config: Config) -> Sources:
+    """Phase one: languages, catalogs, guide pages and static assets."""
+    codes = [config.source_language] + [c for c in shipped_languages(config) if c != config.source_language]
+    languages = tuple(Language.from_code(code) for code in codes)
+    translators = {config.source_language: Translator()}
+    for code in codes[1:]:
+        translators[code] = Translator(read_catalog(po_path(config, code), locale=code))
+    pages = {}
+    for key in config.guide:
+        path = config.content_dir / f"{key}.md"
+        if not path.exists():
+            raise BuildError(f"{path}: missing: the configuration's guide lists the page '{key}'")
+        pages[key] = load_page(path)
+    for key in config.apps:
+        if not (config.templates_dir / f"{key}.html").exists():
+            raise BuildError(f"{config.templates_dir / key}.html: missing template for the app page '{key}'")
+    return Sources(languages, translators, pages, _asset_versions(config.static_dir))
+
+
+class SiteWriter:
+    """Phase two: render every page of every language, the language chooser and the sitemap."""
+
+    def __init__(self, config: Config, sources: Sources, out: Path) -> None:
+        self.config = config
+        self.sources = sources
+        self.out = out
+        self.home = config.guide[0]
+        self.env = Environment(
+            loader=FileSystemLoader(config.templates_dir),
+            autoescape=True,
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            keep_trailing_newline=True,
+        )
+        self.env.policies["ext.i18n.trimmed"] = True
+        self.fallbacks: dict[str, set[str]] = {language.code: set() for language in sources.languages}
+        self.steps = sorted((p.step, key) for key, p in sources.pages.items() if p.step is not None)
+
+    # -- URLs ---------------------------------------------------------------------------------
+
+    def url_maker(self, language: Language, folder: str):
+        def url(key: str, anchor: str = "") -> str:
+            if key not in self.config.pages:
+                raise BuildError(f"link to unknown page '{key}' (known: {', '.join(self.config.pages)})")
+            return relative_url(folder, page_path(language, key, self.home)) + anchor
+
+        def asset(name: str) -> str:
+            if name not in self.sources.asset_versions:
+                raise BuildError(f"link to unknown asset '{name}' (not in {self.config.static_dir})")
+            return f"{relative_url(folder, f'{ASSETS}/{name}')}?v={self.sources.asset_versions[name]}"
+
+        return url, asset
+
+    def _resolver(self, url, asset, source: Path):
+        def resolve(target: str) -> str:
+            scheme, _, rest = target.partition(":")
+            try:
+                if scheme == "page":
+                    key, hash_, anchor = rest.partition("#")
+                    return url(key, hash_ + anchor)
+                return asset(rest)
+            except BuildError as error:
+                raise BuildError(f"{source}: {error}") from None
+
+        return resolve
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def _title(self, key: str, gettext) -> str:
+        page = self.sources.pages.get(key)
+        if page is None:
+            return gettext("Find your contacts") if key == "match" else key
+        meta = page.meta.get("nav_title") or page.meta["title"]
+        return gettext(meta.text)
+
+    def _context(self, language: Language, key: str, folder: str, translator: Translator) -> dict:
+        url, asset = self.url_maker(language, folder)
+        gettext = translator.gettext
+        page = self.sources.pages.get(key)
+        body = ""
+        meta: dict[str, str] = {}
+        if page is not None:
+            resolve = self._resolver(url, asset, page.path)
+            body = Markup(render_markdown(page.translated_body(gettext), resolve))
+            meta = {name: gettext(message.text) for name, message in page.meta.items()}
+        guide = self.config.guide
+        index = guide.index(key) if key in guide else None
+        neighbour = lambda i: Link(self._title(guide[i], gettext), url(guide[i])) if 0 <= i < len(guide) else None  # noqa: E731
+        return {
+            "lang": language,
+            "languages": self.sources.languages,
+            "key": key,
+            "title": meta.get("title", self._title(key, gettext)),
+            "description": meta.get("description", ""),
+            "content": body,
+            "step": page.step if page else None,
+            "step_count": len(self.steps),
+            "nav": [Link(self._title(k, gettext), url(k), k == key) for k in guide[1:]],
+            "home_url": url(self.home),
+            "previous": neighbour(index - 1) if index is not None else None,
+            "next": neighbour(index + 1) if index is not None else None,
+            "alternates": [
+                (other, relative_url(folder, page_path(other, key, self.home))) for other in self.sources.languages
+            ],
+            "chooser_url": relative_url(folder, ""),
+            "url": url,
+            "asset": asset,
+            "site_name": self.config.site_name,
+            "config": self.config.extra,
+            "incomplete": False,
+        }
+
+    def render_page(self, language: Language, key: str) -> str:
+        """One page; rendered again with the notice when a message fell back to the source."""
+        translator = self.sources.translators[language.code]
+        translator.missing.clear()
+        self.env.install_gettext_translations(translator, newstyle=True)
+        folder = page_path(language, key, self.home)
+        template = self.env.get_template("page.html" if key in self.sources.pages else f"{key}.html")
+        context = self._context(language, key, folder, translator)
+        html = template.render(context)
+        if translator.missing:
+            self.fallbacks[language.code] |= translator.missing
+            html = template.render({**context, "incomplete": True})
+        return html
+
+    def render_chooser(self) -> str:
+        """The root ``index.html``: every language, each with the home page's title in itself."""
+        tagline = self.sources.pages[self.home].meta["title"].text
+        entries = []
+        for language in self.sources.languages:
+            translator = self.sources.translators[language.code]
+            entries.append((language, translator.gettext(tagline), f"{language.slug}/"))
+        source = self.sources.translators[self.config.source_language]
+        self.env.install_gettext_translations(source, newstyle=True)
+        return self.env.get_template("chooser.html").render(
+            entries=entries,
+            languages=self.sources.languages,
+            asset=self.url_maker(self.sources.languages[0], "")[1],
+            site_name=self.config.site_name,
+            config=self.config.extra,
+        )
+
+    def render_sitemap(self) -> str:
+        base = self.config.site_url.rstrip("/") + "/" if self.config.site_url else ""
+        lines = [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">',
+        ]
+        for key in self.config.pages:
+            for language in self.sources.languages:
+                lines.append(f"  <url><loc>{escape(base + page_path(language, key, self.home))}</loc>")
+                for other in self.sources.languages:
+                    href = quoteattr(base + page_path(other, key, self.home))
+                    lines.append(f'    <xhtml:link rel="alternate" hreflang="{other.tag}" href={href}/>')
+                lines.append("  </url>")
+        lines.append("</urlset>")
+        return "\n".join(lines) + "\n"
+
+    def write(self) -> list[Path]:
+        written = []
+
+        def emit(relative: str, text: str) -> None:
+            path = self.out / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(path)
+
+        try:
+            for language in self.sources.languages:
+                for key in self.config.pages:
+                    emit(page_path(language, key, self.home) + "index.html", self.render_page(language, key))
+            emit("index.html", self.render_chooser())
+        except TemplateError as error:
+            raise BuildError(f"template error: {error}") from None
+        emit("sitemap.xml", self.render_sitemap())
+        shutil.copytree(self.config.static_dir, self.out / ASSETS, dirs_exist_ok=True)
+        return written
+
+
+def prepare_output(out: Path) -> None:
+    """Empty the output folder, refusing to touch a non-empty folder this build did not make."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / MARKER).exists():
+            raise BuildError(f"{out}: not empty and not made by this build: refusing to overwrite it")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("Built by Passerelle's build.py; emptied at every build.\n", encoding="utf-8")
+
+
+def warn_incomplete(config: Config, fallbacks: dict[str, set[str]]) -> None:
+    """Say, language by language, how many messages fell back to the source text (MkDocs-style)."""
+    for code, missing in fallbacks.items():
+        if missing:
+            log.warning(
+                "%s: %d message(s) not translated; shown in %s instead: see 'python build.py i18n status'",
+                code,
+                len(missing),
+                config.source_language,
+            )
+
+
+def build_site(config: Config, out: Path) -> list[Path]:
+    """Build the whole site into ``out`` and return the pages written."""
+    sources = read_sources(config)
+    prepare_output(out)
+    writer = SiteWriter(config, sources, out)
+    written = writer.write()
+    warn_incomplete(config, writer.fallbacks)
+    return written
