@@ -25,7 +25,8 @@ from .errors import BuildError
 from .guide import load_page
 
 DOMAIN = "messages"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+# js_text: a template string handed to JavaScript as is, its %(name)s placeholders filled there.
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "js_text": None}
 TEMPLATE_OPTIONS = {"trimmed": "true", "extensions": "jinja2.ext.i18n"}
 
 
@@ -75,6 +76,12 @@ def _python_messages(config: Config) -> Iterator[tuple[str, int, str | tuple[str
                     "python", handle, KEYWORDS, ("Translators:",), None, True
                 ):
                     yield _relative(config, path), lineno, message, comments
+
+
+def python_msgids(config: Config) -> tuple[str, ...]:
+    """The in-browser app's messages, each once: the page hands their translations to the app."""
+    found = dict.fromkeys(m if isinstance(m, str) else m[0] for _f, _l, m, _c in _python_messages(config))
+    return tuple(found)
 
 
 def _guide_messages(config: Config) -> Iterator[tuple[str, int, str, list[str]]]:

@@ -13,11 +13,12 @@ from xml.sax.saxutils import escape, quoteattr
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
-from .catalogs import po_path, read_catalog, shipped_languages
+from .catalogs import po_path, python_msgids, read_catalog, shipped_languages
 from .config import Config
 from .errors import BuildError
 from .guide import GuidePage, load_page, render_markdown
 from .languages import Language, Translator
+from .runtime import RuntimeAssets, prepare_runtime, write_runtime
 
 log = logging.getLogger("passerelle.build")
 
@@ -33,6 +34,8 @@ class Sources:
     translators: dict[str, Translator]
     pages: dict[str, GuidePage]
     asset_versions: dict[str, str]
+    runtime: RuntimeAssets | None
+    app_msgids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,14 @@ def read_sources(config: Config) -> Sources:
     for key in config.apps:
         if not (config.templates_dir / f"{key}.html").exists():
             raise BuildError(f"{config.templates_dir / key}.html: missing template for the app page '{key}'")
-    return Sources(languages, translators, pages, _asset_versions(config.static_dir))
+    return Sources(
+        languages,
+        translators,
+        pages,
+        _asset_versions(config.static_dir),
+        prepare_runtime(config),
+        python_msgids(config),
+    )
 
 
 class SiteWriter:
@@ -172,7 +182,18 @@ class SiteWriter:
             "asset": asset,
             "site_name": self.config.site_name,
             "config": self.config.extra,
+            "runtime": self._runtime_context(folder, gettext) if key in self.config.apps else None,
+            "js_text": gettext,
             "incomplete": False,
+        }
+
+    def _runtime_context(self, folder: str, gettext) -> dict:
+        """Where an app page finds Pyodide and the app, and the translations of the app's messages."""
+        runtime = self.sources.runtime
+        return {
+            "pyodide": relative_url(folder, runtime.pyodide_folder) if runtime else "",
+            "app": relative_url(folder, runtime.app_zip) if runtime else "",
+            "messages": {msgid: gettext(msgid) for msgid in self.sources.app_msgids},
         }
 
     def render_page(self, language: Language, key: str) -> str:
@@ -240,6 +261,8 @@ class SiteWriter:
             raise BuildError(f"template error: {error}") from None
         emit("sitemap.xml", self.render_sitemap())
         shutil.copytree(self.config.static_dir, self.out / ASSETS, dirs_exist_ok=True)
+        if self.sources.runtime is not None:
+            write_runtime(self.sources.runtime, self.out)
         return written
 
 

@@ -1,0 +1,96 @@
+// Passerelle's matcher worker (a module worker): runs Python (Pyodide) off the page's thread.
+// Protocol (page -> worker): {type: "boot", pyodide, app}, {type: "read", id, entries: [{path, file}]},
+// {type: "restore", id, saved}, {type: "save", id}, {type: "forget", id}.
+// Worker -> page: {type: "progress", stage, done, total}, {type: "ready", seconds},
+// {type: "summary", id, summary}, {type: "answer", id, answer}, {type: "failed", stage, detail}.
+// Picked files are mounted read-only (WORKERFS): Python seeks in them; nothing is copied or sent.
+const MOUNT = "/archive";
+const APP_DIR = "/home/pyodide/passerelle";
+let pyodide = null;
+let app = null;
+let booted = null;
+
+function post(type, fields) {
+  self.postMessage(Object.assign({ type: type }, fields || {}));
+}
+
+async function boot(message) {
+  const started = performance.now();
+  post("progress", { stage: "runtime" });
+  const runtime = await import(message.pyodide + "pyodide.mjs");
+  pyodide = await runtime.loadPyodide({ indexURL: message.pyodide });
+  const response = await fetch(message.app);
+  if (!response.ok) throw new Error(message.app + ": HTTP " + response.status);
+  pyodide.unpackArchive(await response.arrayBuffer(), "zip", { extractDir: APP_DIR });
+  pyodide.runPython("import sys\nsys.path.insert(0, " + JSON.stringify(APP_DIR) + ")");
+  app = pyodide.pyimport("pyscript_app.worker");
+  post("ready", { seconds: (performance.now() - started) / 1000 });
+}
+
+function mount(entries) {
+  unmount();
+  pyodide.FS.mkdirTree(MOUNT);
+  const blobs = entries.map(function (entry) { return { name: entry.path, data: entry.file }; });
+  pyodide.FS.mount(pyodide.FS.filesystems.WORKERFS, { blobs: blobs }, MOUNT);
+}
+
+function unmount() {
+  try {
+    pyodide.FS.unmount(MOUNT);
+  } catch (error) {
+    // nothing was mounted
+  }
+}
+
+// What Python opens: a folder when every path shares one top folder, else each file.
+function pickedPaths(entries) {
+  const tops = new Set(entries.map(function (entry) { return entry.path.split("/")[0]; }));
+  if (entries.every(function (entry) { return entry.path.indexOf("/") > 0; }) && tops.size === 1) {
+    return [MOUNT + "/" + Array.from(tops)[0]];
+  }
+  return entries.map(function (entry) { return MOUNT + "/" + entry.path; });
+}
+
+function read(message) {
+  mount(message.entries);
+  try {
+    const summary = function (text) { post("summary", { id: message.id, summary: JSON.parse(text) }); };
+    const progress = function (stage, done, total) { post("progress", { id: message.id, stage: stage, done: done, total: total }); };
+    return app.read(JSON.stringify(pickedPaths(message.entries)), summary, progress);
+  } finally {
+    unmount();
+  }
+}
+
+function handle(message) {
+  switch (message.type) {
+    case "read": return read(message);
+    case "restore": return app.restore(message.saved);
+    case "save": return app.saved_form();
+    case "forget": return app.forget();
+    default: throw new Error("unknown request " + message.type);
+  }
+}
+
+self.onmessage = async function (event) {
+  const message = event.data;
+  if (message.type === "boot") {
+    booted = boot(message).then(
+      function () { return true; },
+      function (error) {
+        post("failed", { stage: "boot", detail: String((error && error.stack) || error) });
+        return false;
+      }
+    );
+    return;
+  }
+  if (!booted || !(await booted)) {
+    post("failed", { id: message.id, stage: message.type, detail: "the runtime did not start" });
+    return;
+  }
+  try {
+    post("answer", { id: message.id, answer: JSON.parse(handle(message)) });
+  } catch (error) {
+    post("failed", { id: message.id, stage: message.type, detail: String((error && error.stack) || error) });
+  }
+};

@@ -1,0 +1,127 @@
+"""The in-browser runtime: Pyodide from its npm package, self-hosted, and the app's Python as a zip.
+
+The pinned version and the tarball's integrity live in ``[tool.passerelle]`` (``pyodide_version``,
+``pyodide_integrity``: npm's ``dist.integrity``). The tarball is fetched once with ``npm pack`` into
+a cache outside the site, checked, and only the files the page needs are copied into the site.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Config
+from .errors import BuildError
+
+RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+FIXED_DATE = (2020, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class RuntimeAssets:
+    """Where the runtime and the app land in the site, relative to its root."""
+
+    pyodide_folder: str
+    app_zip: str
+    app_zip_bytes: bytes
+    tarball: Path
+
+
+def cache_dir(config: Config) -> Path:
+    return Path(os.environ.get("PASSERELLE_CACHE", config.root / ".cache"))
+
+
+def integrity_of(data: bytes, algorithm: str) -> str:
+    return f"{algorithm}-{base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}"
+
+
+def verify_integrity(path: Path, expected: str) -> None:
+    """Compare a file with an npm/SRI integrity string such as ``sha512-…``."""
+    algorithm = expected.partition("-")[0]
+    if algorithm not in ("sha256", "sha384", "sha512"):
+        raise BuildError(f"pyodide_integrity must be an npm integrity string such as 'sha512-…', not {expected!r}")
+    actual = integrity_of(path.read_bytes(), algorithm)
+    if actual != expected:
+        path.unlink()
+        raise BuildError(
+            f"{path.name}: integrity check failed (expected {expected}, got {actual}); the download was removed"
+        )
+
+
+def fetch_pyodide(config: Config) -> Path:
+    """The verified tarball of the pinned Pyodide, fetched with ``npm pack`` on first use."""
+    version = str(config.extra["pyodide_version"])
+    integrity = str(config.extra.get("pyodide_integrity", ""))
+    if not integrity:
+        raise BuildError("configuration: 'pyodide_integrity' must pin the tarball of pyodide_version")
+    folder = cache_dir(config) / "pyodide"
+    tarball = folder / f"pyodide-{version}.tgz"
+    if not tarball.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            raise BuildError(f"npm is needed once to fetch Pyodide {version}: install Node.js and npm, or put {tarball}")
+        folder.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            [npm, "pack", f"pyodide@{version}", "--pack-destination", str(folder), "--silent"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or not tarball.exists():
+            detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise BuildError(f"could not fetch Pyodide {version} with 'npm pack': {detail}")
+    verify_integrity(tarball, integrity)
+    return tarball
+
+
+def app_zip(config: Config) -> bytes:
+    """The in-browser Python package as a zip with fixed dates, so the same sources give the same bytes."""
+    package = config.root / "pyscript_app"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(package.rglob("*.py")):
+            info = zipfile.ZipInfo(path.relative_to(config.root).as_posix(), FIXED_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return buffer.getvalue()
+
+
+def prepare_runtime(config: Config) -> RuntimeAssets | None:
+    """Phase one: fetch and check what the app pages need; None when the site has no app page."""
+    if not config.apps or "pyodide_version" not in config.extra:
+        return None
+    tarball = fetch_pyodide(config)
+    data = app_zip(config)
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    return RuntimeAssets(
+        pyodide_folder=f"assets/pyodide/{config.extra['pyodide_version']}/",
+        app_zip=f"assets/app/pyscript_app-{digest}.zip",
+        app_zip_bytes=data,
+        tarball=tarball,
+    )
+
+
+def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
+    """Phase two: copy the runtime's needed files and the app zip into the site."""
+    target = out / runtime.pyodide_folder
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(runtime.tarball, "r:gz") as tar:
+        for name in RUNTIME_FILES:
+            try:
+                member = tar.extractfile(f"package/{name}")
+            except KeyError:
+                member = None
+            if member is None:
+                raise BuildError(f"{runtime.tarball.name}: has no {name}; is pyodide_version right?")
+            (target / name).write_bytes(member.read())
+    app = out / runtime.app_zip
+    app.parent.mkdir(parents=True, exist_ok=True)
+    app.write_bytes(runtime.app_zip_bytes)
