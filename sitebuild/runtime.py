@@ -67,7 +67,9 @@ def fetch_pyodide(config: Config) -> Path:
     if not tarball.exists():
         npm = shutil.which("npm")
         if npm is None:
-            raise BuildError(f"npm is needed once to fetch Pyodide {version}: install Node.js and npm, or put {tarball}")
+            raise BuildError(
+                f"npm is needed once to fetch Pyodide {version}: install Node.js and npm, or put {tarball}"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             [npm, "pack", f"pyodide@{version}", "--pack-destination", str(folder), "--silent"],
