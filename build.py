@@ -22,6 +22,7 @@ from sitebuild.catalogs import (
 from sitebuild.config import Config, load_config
 from sitebuild.errors import BuildError
 from sitebuild.render import build_site
+from sitebuild.runtime import compile_claims
 from sitebuild.serve import serve
 
 ROOT = Path(__file__).resolve().parent
@@ -67,6 +68,14 @@ def command_i18n(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def command_directory(config: Config, args: argparse.Namespace) -> int:
+    kept, problems = compile_claims(args.sources, args.out, args.name)
+    for problem in problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(f"Compiled {kept} claims into {args.out} ({len(problems)} line(s) skipped)")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="build.py", description=__doc__)
     main.add_argument("--config", type=Path, help="a TOML file whose keys override [tool.passerelle]")
@@ -82,6 +91,12 @@ def parser() -> argparse.ArgumentParser:
     i18n.add_argument("action", choices=["extract", "update", "init", "compile", "status", "check"])
     i18n.add_argument("language", nargs="?", help="language code, for 'init' (e.g. pl, pt_BR)")
     i18n.set_defaults(run=command_i18n)
+    directory = commands.add_parser("directory", help="opt-in directories keyed by X id")
+    directory.add_argument("action", choices=["compile"])
+    directory.add_argument("sources", nargs="+", type=Path, help="JSON Lines files of claims")
+    directory.add_argument("--out", type=Path, required=True, help="folder to write the directory into")
+    directory.add_argument("--name", default="", help="the directory's name, shown with its matches")
+    directory.set_defaults(run=command_directory)
     for sub in (build, run):
         sub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="override file")
     return main

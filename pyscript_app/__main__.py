@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
+import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 
 from .archive import read_archive
+from .matching import Matcher, Settings
 from .notices import ArchiveError
+
+MATCH_FIELDS = ("x_id", "x_handle", "network", "account", "confidence", "reasons")
 
 
 def print_summary(summary: dict) -> None:
@@ -36,6 +42,40 @@ def command_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_settings(path: Path | None) -> Settings:
+    """Matching settings from a TOML file (``[tool.passerelle]`` or top level); local directory
+    paths are relative to the file."""
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ArchiveError(
+            "The configuration file %(file)s cannot be read: %(reason)s", file=str(path), reason=str(error)
+        ) from None
+    table = data.get("tool", {}).get("passerelle", data)
+    settings = Settings.from_json(table)
+    settings.directories = [d if "://" in d else str((path.parent / d).resolve()) for d in settings.directories]
+    return settings
+
+
+def command_match(args: argparse.Namespace) -> int:
+    graph = read_archive(args.paths)
+    matcher = Matcher(load_settings(args.config))
+    report = asyncio.run(matcher.run(graph))
+    matches = [{key: getattr(m, key) for key in MATCH_FIELDS} for m in report.matches]
+    stats = report.stats | {"failures": [f.text for f in report.failures]}
+    if args.json:
+        print(json.dumps({"matches": matches, "stats": stats}, ensure_ascii=False))
+    else:
+        for m in matches:
+            who = f"@{m['x_handle']}" if m["x_handle"] else m["x_id"]
+            print(f"{m['confidence']:<6} {who} -> {m['network']} {m['account']} ({', '.join(m['reasons'])})")
+        for failure in stats["failures"]:
+            print(f"Warning: {failure}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="python -m pyscript_app", description=__doc__)
     commands = main.add_subparsers(dest="command", required=True)
@@ -43,6 +83,11 @@ def parser() -> argparse.ArgumentParser:
     inspect.add_argument("paths", nargs="+", help="the zip, the folder, or following.js, follower.js …")
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
     inspect.set_defaults(run=command_inspect)
+    match = commands.add_parser("match", help="find the archive's people on Bluesky and Mastodon")
+    match.add_argument("paths", nargs="+", help="the zip, the folder, or following.js, follower.js …")
+    match.add_argument("--config", type=Path, help="TOML: bluesky_appview, directories, mastodon_instance_urls")
+    match.add_argument("--json", action="store_true", help="print one JSON object")
+    match.set_defaults(run=command_match)
     return main
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 from . import N_
 from .archive import ArchiveReader
+from .export import MASTODON_FOLLOW_LIMIT, MASTODON_IMPORT_ROWS, bluesky_lists, mastodon_following_lists
 from .graph import PersonGraph
+from .matching import Match, Matcher, Settings
 from .notices import ArchiveError, Notice
 from .sources import open_source
 
@@ -33,6 +35,8 @@ class Session:
 
     def __init__(self) -> None:
         self.graph: PersonGraph | None = None
+        self.matcher: Matcher | None = None
+        self.matches: list[Match] = []
 
     def read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
         """Read what was picked; posts the counts first, returns the complete summary."""
@@ -62,26 +66,80 @@ class Session:
         return {"saved": self.graph.to_json()}
 
     def forget(self) -> dict[str, Any]:
-        self.graph = None
+        self.cancel()
+        self.graph, self.matches = None, []
         return {"forgotten": True}
+
+    async def match(self, settings: dict[str, Any], progress: PostProgress, publish: Callable[[str], None]) -> dict:
+        """Find the graph's people; matches are published as they come, the report returned at the end."""
+        if self.graph is None:
+            raise ArchiveError(N_("There is nothing to keep yet: pick your archive first."))
+        self.matcher = Matcher(Settings.from_json(settings))
+
+        def publish_matches(matches: list[Match]) -> None:
+            publish(json.dumps([m.to_json() for m in matches], ensure_ascii=False))
+
+        report = await self.matcher.run(self.graph, progress, publish_matches)
+        self.matches = report.matches
+        self.matcher = None
+        return report.to_json()
+
+    def cancel(self) -> dict[str, Any]:
+        if self.matcher is not None:
+            self.matcher.cancel()
+        return {"cancelling": self.matcher is not None}
+
+    def export(self, network: str, keys: list[list[str]]) -> dict[str, Any]:
+        """The download files for the selected matches of one network, with warnings on limits."""
+        wanted = {tuple(key) for key in keys}
+        chosen = [m for m in self.matches if m.key in wanted and m.network == network]
+        warnings = []
+        if network == "mastodon":
+            files = mastodon_following_lists(chosen)
+            if len(chosen) > MASTODON_FOLLOW_LIMIT:
+                warnings.append(
+                    Notice(
+                        N_("Mastodon lets an account follow about %(limit)s accounts; you selected %(count)s."),
+                        {"limit": MASTODON_FOLLOW_LIMIT, "count": len(chosen)},
+                    )
+                )
+            if len(files) > 1:
+                warnings.append(
+                    Notice(
+                        N_(
+                            "Mastodon imports at most %(rows)s accounts at a time, "
+                            "so the list is split into %(files)s files."
+                        ),
+                        {"rows": MASTODON_IMPORT_ROWS, "files": len(files)},
+                    )
+                )
+        else:
+            files = bluesky_lists(chosen)
+        return {
+            "files": [{"name": f.name, "mime": f.mime, "text": f.text} for f in files],
+            "warnings": [w.to_json() for w in warnings],
+        }
 
 
 SESSION = Session()
+
+
+def _failure(error: BaseException) -> dict[str, Any]:
+    """What the page shows for a failure: a notice, plus the traceback for the console if unexpected."""
+    if isinstance(error, ArchiveError):
+        return {"error": error.notice.to_json()}
+    if isinstance(error, MemoryError):
+        return {"error": Notice(N_("Your device ran out of memory while reading the archive.")).to_json()}
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {"error": Notice(N_("Something went wrong while reading your archive.")).to_json(), "crash": trace}
 
 
 def _answer(work: Callable[[], dict[str, Any]]) -> str:
     """Run one request; turn every failure into a message the page can show."""
     try:
         result = work()
-    except ArchiveError as error:
-        result = {"error": error.notice.to_json()}
-    except MemoryError:
-        result = {"error": Notice(N_("Your device ran out of memory while reading the archive.")).to_json()}
-    except Exception:  # the page must never show a traceback; the console gets it
-        result = {
-            "error": Notice(N_("Something went wrong while reading your archive.")).to_json(),
-            "crash": traceback.format_exc(),
-        }
+    except Exception as error:  # the page must never show a traceback; the console gets it
+        result = _failure(error)
     return json.dumps(result, ensure_ascii=False)
 
 
@@ -99,3 +157,19 @@ def saved_form() -> str:
 
 def forget() -> str:
     return _answer(SESSION.forget)
+
+
+async def match(settings_json: str, progress: PostProgress, publish: Callable[[str], None]) -> str:
+    try:
+        result = await SESSION.match(json.loads(settings_json), progress, publish)
+    except Exception as error:  # as in _answer
+        result = _failure(error)
+    return json.dumps(result, ensure_ascii=False)
+
+
+def cancel() -> str:
+    return _answer(SESSION.cancel)
+
+
+def export(network: str, keys_json: str) -> str:
+    return _answer(lambda: SESSION.export(network, json.loads(keys_json)))

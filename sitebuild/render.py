@@ -18,7 +18,7 @@ from .config import Config
 from .errors import BuildError
 from .guide import GuidePage, load_page, render_markdown
 from .languages import Language, Translator
-from .runtime import RuntimeAssets, prepare_runtime, write_runtime
+from .runtime import DEMO_ARCHIVE, DEMO_DIRECTORY, RuntimeAssets, prepare_runtime, write_runtime
 
 log = logging.getLogger("passerelle.build")
 
@@ -190,10 +190,24 @@ class SiteWriter:
     def _runtime_context(self, folder: str, gettext) -> dict:
         """Where an app page finds Pyodide and the app, and the translations of the app's messages."""
         runtime = self.sources.runtime
+        extra = self.config.extra
+
+        def site_relative(url: str) -> str:
+            return url if "://" in url else relative_url(folder, url)
+
         return {
             "pyodide": relative_url(folder, runtime.pyodide_folder) if runtime else "",
             "app": relative_url(folder, runtime.app_zip) if runtime else "",
             "messages": {msgid: gettext(msgid) for msgid in self.sources.app_msgids},
+            "settings": {
+                "bluesky_appview": str(extra.get("bluesky_appview", "https://public.api.bsky.app")),
+                "directories": [site_relative(str(d)) for d in extra.get("directories", [])],
+                "mastodon_instance_urls": dict(extra.get("mastodon_instance_urls", {})),
+            },
+            "demo": {
+                "archive": relative_url(folder, DEMO_ARCHIVE) if runtime and runtime.demo_archive else "",
+                "directory": relative_url(folder, DEMO_DIRECTORY) if runtime and runtime.demo_claims else "",
+            },
         }
 
     def render_page(self, language: Language, key: str) -> str:

@@ -18,6 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyscript_app.directory import ClaimError, compile_directory, read_claims
+
 from .config import Config
 from .errors import BuildError
 
@@ -25,14 +27,20 @@ RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_s
 FIXED_DATE = (2020, 1, 1, 0, 0, 0)
 
 
+DEMO_ARCHIVE = "assets/demo/sample-archive.zip"
+DEMO_DIRECTORY = "directory/"
+
+
 @dataclass(frozen=True)
 class RuntimeAssets:
-    """Where the runtime and the app land in the site, relative to its root."""
+    """Where the runtime, the app and the demo land in the site, relative to its root."""
 
     pyodide_folder: str
     app_zip: str
     app_zip_bytes: bytes
     tarball: Path
+    demo_archive: Path | None = None
+    demo_claims: Path | None = None
 
 
 def cache_dir(config: Config) -> Path:
@@ -103,11 +111,17 @@ def prepare_runtime(config: Config) -> RuntimeAssets | None:
     tarball = fetch_pyodide(config)
     data = app_zip(config)
     digest = hashlib.sha256(data).hexdigest()[:10]
+    demo = {key: config.root / str(config.extra[key]) for key in ("demo_archive", "demo_claims") if key in config.extra}
+    for key, path in demo.items():
+        if not path.exists():
+            raise BuildError(f"{path}: missing (configuration key '{key}')")
     return RuntimeAssets(
         pyodide_folder=f"assets/pyodide/{config.extra['pyodide_version']}/",
         app_zip=f"assets/app/pyscript_app-{digest}.zip",
         app_zip_bytes=data,
         tarball=tarball,
+        demo_archive=demo.get("demo_archive"),
+        demo_claims=demo.get("demo_claims"),
     )
 
 
@@ -127,3 +141,32 @@ def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
     app = out / runtime.app_zip
     app.parent.mkdir(parents=True, exist_ok=True)
     app.write_bytes(runtime.app_zip_bytes)
+    if runtime.demo_archive is not None:
+        write_demo_archive(runtime.demo_archive, out / DEMO_ARCHIVE)
+    if runtime.demo_claims is not None:
+        compile_claims([runtime.demo_claims], out / DEMO_DIRECTORY, "Passerelle demo")
+
+
+def write_demo_archive(folder: Path, target: Path) -> None:
+    """Zip the sample archive folder the way X does, with fixed dates."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), FIXED_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+
+
+def compile_claims(sources: list[Path], out: Path, name: str) -> tuple[int, list[str]]:
+    """Compile JSON Lines claims into a directory; returns the claims kept and the problems met."""
+    claims, problems = [], []
+    for path, line, claim in read_claims(sources):
+        if isinstance(claim, ClaimError):
+            problems.append(f"{path}:{line}: {claim}")
+        else:
+            claims.append(claim)
+    if not claims:
+        raise BuildError(f"no usable claim in {', '.join(map(str, sources))}" + "".join(f"\n{p}" for p in problems))
+    compile_directory(claims, out, name)
+    return len(claims), problems

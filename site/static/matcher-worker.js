@@ -1,8 +1,10 @@
 // Passerelle's matcher worker (a module worker): runs Python (Pyodide) off the page's thread.
 // Protocol (page -> worker): {type: "boot", pyodide, app}, {type: "read", id, entries: [{path, file}]},
-// {type: "restore", id, saved}, {type: "save", id}, {type: "forget", id}.
+// {type: "restore", id, saved}, {type: "save", id}, {type: "forget", id},
+// {type: "match", id, settings}, {type: "cancel", id}, {type: "export", id, network, keys}.
 // Worker -> page: {type: "progress", stage, done, total}, {type: "ready", seconds},
-// {type: "summary", id, summary}, {type: "answer", id, answer}, {type: "failed", stage, detail}.
+// {type: "summary", id, summary}, {type: "matches", id, matches}, {type: "answer", id, answer},
+// {type: "failed", stage, detail}.
 // Picked files are mounted read-only (WORKERFS): Python seeks in them; nothing is copied or sent.
 const MOUNT = "/archive";
 const APP_DIR = "/home/pyodide/passerelle";
@@ -62,12 +64,21 @@ function read(message) {
   }
 }
 
-function handle(message) {
+function match(message) {
+  const progress = function (stage, done, total) { post("progress", { id: message.id, stage: stage, done: done, total: total }); };
+  const publish = function (text) { post("matches", { id: message.id, matches: JSON.parse(text) }); };
+  return app.match(JSON.stringify(message.settings), progress, publish);
+}
+
+async function handle(message) {
   switch (message.type) {
     case "read": return read(message);
     case "restore": return app.restore(message.saved);
     case "save": return app.saved_form();
     case "forget": return app.forget();
+    case "match": return await match(message);
+    case "cancel": return app.cancel();
+    case "export": return app.export(message.network, JSON.stringify(message.keys));
     default: throw new Error("unknown request " + message.type);
   }
 }
@@ -89,7 +100,7 @@ self.onmessage = async function (event) {
     return;
   }
   try {
-    post("answer", { id: message.id, answer: JSON.parse(handle(message)) });
+    post("answer", { id: message.id, answer: JSON.parse(await handle(message)) });
   } catch (error) {
     post("failed", { id: message.id, stage: message.type, detail: String((error && error.stack) || error) });
   }

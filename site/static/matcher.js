@@ -60,6 +60,7 @@
     if (message.type === "progress") return showProgress(message);
     if (message.type === "ready") return becomeReady(message);
     if (message.type === "summary") return showSummary(message.summary);
+    if (message.type === "matches") return results.update(message.matches);
     const waiting = pending.get(message.id);
     if (message.type === "failed") {
       console.error("Passerelle worker failed (" + message.stage + "):", message.detail);
@@ -93,6 +94,9 @@
 
   function showProgress(message) {
     if (message.stage === "runtime") return;
+    if (message.stage === "directories" || message.stage === "bluesky" || message.stage === "mastodon") {
+      return matching.progress(message);
+    }
     if (message.stage === "posts" && message.total > 0) {
       ui.readingText.textContent = translate("posts", { done: message.done, total: message.total });
       ui.readingProgress.max = message.total;
@@ -112,6 +116,7 @@
     ui.error.hidden = true;
     ui.summary.hidden = true;
     ui.status.hidden = true;
+    matching.reset();
   }
 
   function showStatus(key) {
@@ -180,6 +185,7 @@
     ui.summary.dataset.named = summary.named;
     ui.summary.dataset.complete = summary.complete ? "1" : "0";
     ui.summary.hidden = false;
+    if (summary.complete) matching.offer();
   }
 
   ui.fileInput.addEventListener("change", function () { readPicked(entriesFrom(ui.fileInput.files, false)); });
@@ -194,6 +200,308 @@
     ui.dropZone.classList.remove("dragging");
     if (!page.dataset.busy || page.dataset.busy === "0") readPicked(entriesFrom(event.dataTransfer.files, false));
   });
+
+  // --- the sample archive ---------------------------------------------------------------------
+  let demoMode = false;
+  const demoButton = $("[data-testid=try-demo]");
+  if (demoButton) {
+    demoButton.addEventListener("click", async function () {
+      try {
+        const response = await fetch(absolute(config.demo.archive));
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        const file = new File([await response.blob()], "sample-archive.zip", { type: "application/zip" });
+        demoMode = true;
+        await readPicked([{ path: file.name, file: file }]);
+      } catch (error) {
+        showError({ message: "demoLoadFailed", params: {} });
+      }
+    });
+  }
+  ui.fileInput.addEventListener("change", function () { demoMode = false; }, true);
+  ui.folderInput.addEventListener("change", function () { demoMode = false; }, true);
+
+  // --- matching ------------------------------------------------------------------------------
+  const matching = (function () {
+    const section = $("[data-testid=matching]");
+    const start = $("[data-testid=start-matching]");
+    const cancel = $("[data-testid=cancel-matching]");
+    const progressBox = $("[data-testid=match-progress]");
+    const progressText = $("[data-match-text]");
+    const progressBar = $("[data-match-bar]");
+    const failures = $("[data-testid=match-failures]");
+    const done = $("[data-testid=matching-done]");
+    const directoryList = $("[data-directory-list]");
+    const addForm = $("[data-add-directory]");
+    const addInput = $("[data-testid=directory-url]");
+    const extraDirectories = [];
+
+    function directories() {
+      if (demoMode) return [absolute(config.demo.directory)];
+      return config.settings.directories.map(absolute).concat(extraDirectories);
+    }
+
+    function showDirectories() {
+      directoryList.replaceChildren.apply(directoryList, directories().map(function (url) {
+        const item = document.createElement("li");
+        item.textContent = url;
+        return item;
+      }));
+      $("[data-demo-note]").hidden = !demoMode;
+    }
+
+    addForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      let url = null;
+      try {
+        url = new URL(addInput.value.trim());
+      } catch (error) {
+        url = null;
+      }
+      if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+        addInput.setCustomValidity(translate("badDirectory"));
+        addInput.reportValidity();
+        return;
+      }
+      addInput.setCustomValidity("");
+      if (extraDirectories.indexOf(url.href) === -1) extraDirectories.push(url.href);
+      addInput.value = "";
+      showDirectories();
+    });
+    addInput.addEventListener("input", function () { addInput.setCustomValidity(""); });
+
+    function offer() {
+      section.hidden = false;
+      showDirectories();
+    }
+
+    function reset() {
+      section.hidden = true;
+      results.clear();
+      failures.replaceChildren();
+      done.hidden = true;
+      progressBox.hidden = true;
+    }
+
+    function progress(message) {
+      progressBox.hidden = false;
+      progressText.textContent = translate("stage_" + message.stage, { done: message.done, total: message.total });
+      progressBar.max = Math.max(message.total, 1);
+      progressBar.value = message.done;
+    }
+
+    async function run() {
+      results.clear();
+      failures.replaceChildren();
+      done.hidden = true;
+      start.disabled = true;
+      cancel.hidden = false;
+      progressBox.hidden = false;
+      progressText.textContent = translate("stage_directories", { done: 0, total: directories().length });
+      const settings = {
+        bluesky_appview: config.settings.bluesky_appview,
+        directories: directories(),
+        mastodon_instance_urls: config.settings.mastodon_instance_urls,
+        look_up_names: !demoMode,
+      };
+      performance.mark("passerelle:matching-start");
+      try {
+        const answer = await ask("match", { settings: settings });
+        if (answer.crash) console.error("Passerelle: unexpected problem in Python:\n" + answer.crash);
+        if (answer.error) {
+          showError(answer.error);
+          return;
+        }
+        results.update(answer.matches);
+        failures.replaceChildren.apply(failures, answer.failures.map(function (notice) {
+          const item = document.createElement("li");
+          item.textContent = translate(notice.message, notice.params);
+          return item;
+        }));
+        const stats = answer.stats;
+        done.textContent = answer.cancelled ? translate("cancelled") : translate("done", {
+          people: stats.matched_people, relations: stats.relations, bluesky: stats.bluesky, mastodon: stats.mastodon,
+        });
+        done.dataset.requests = stats.requests.requests;
+        done.dataset.bytes = stats.requests.bytes;
+        done.hidden = false;
+        performance.mark("passerelle:matching-done");
+      } catch (error) {
+        showError({ message: "Something went wrong while reading your archive.", params: {} });
+      } finally {
+        start.disabled = false;
+        cancel.hidden = true;
+        progressBox.hidden = true;
+      }
+    }
+
+    start.addEventListener("click", run);
+    cancel.addEventListener("click", function () { ask("cancel"); });
+    return { offer: offer, reset: reset, progress: progress };
+  })();
+
+  // --- results: review, filter, select, export -------------------------------------------------
+  const results = (function () {
+    const section = $("[data-testid=results]");
+    const list = $("[data-match-list]");
+    const counts = $("[data-testid=result-counts]");
+    const warnings = $("[data-testid=export-warnings]");
+    const filters = Array.prototype.slice.call(section.querySelectorAll("[data-filter]"));
+    const rows = new Map();  // key -> {match, element, checkbox, text}
+    const selected = new Set();
+
+    function keyOf(match) { return [match.x_id, match.network, match.account].join("\u0000"); }
+
+    function element(tag, className, text) {
+      const node = document.createElement(tag);
+      if (className) node.className = className;
+      if (text !== undefined) node.textContent = text;
+      return node;
+    }
+
+    function reasonText(match, reason) {
+      if (reason === "moved") return translate("reason_moved", { old: match.moved_from });
+      return translate("reason_" + reason);
+    }
+
+    function render(match, key) {
+      const item = element("li", "match-row");
+      item.setAttribute("data-testid", "match-row");
+      item.dataset.xId = match.x_id;
+      item.dataset.network = match.network;
+      item.dataset.account = match.account;
+      item.dataset.confidence = match.confidence;
+      item.dataset.relation = match.relation;
+      const checkbox = element("input");
+      checkbox.type = "checkbox";
+      checkbox.checked = selected.has(key);
+      checkbox.setAttribute("aria-label", translate("select", { account: match.account }));
+      checkbox.setAttribute("data-testid", "match-select");
+      checkbox.addEventListener("change", function () {
+        if (checkbox.checked) selected.add(key); else selected.delete(key);
+        showCounts();
+      });
+      item.appendChild(checkbox);
+      const avatar = element("img", "avatar");
+      avatar.alt = "";
+      avatar.width = 48;
+      avatar.height = 48;
+      avatar.loading = "lazy";
+      avatar.referrerPolicy = "no-referrer";
+      if (/^https?:\/\//.test(match.avatar)) avatar.src = match.avatar; else avatar.classList.add("empty");
+      item.appendChild(avatar);
+      const body = element("div", "match-body");
+      const title = element("p", "match-title");
+      title.appendChild(element("strong", "", match.display_name || match.account));
+      title.appendChild(document.createTextNode(" "));
+      if (/^https:\/\//.test(match.url)) {
+        const link = element("a", "", match.network === "mastodon" ? "@" + match.account : "@" + match.account);
+        link.href = match.url;
+        link.rel = "noopener noreferrer";
+        link.target = "_blank";
+        link.title = translate("openProfile");
+        title.appendChild(link);
+      } else {
+        title.appendChild(element("span", "", "@" + match.account));
+      }
+      body.appendChild(title);
+      const meta = element("p", "match-meta");
+      meta.appendChild(element("span", "badge network-" + match.network, match.network === "bluesky" ? "Bluesky" : "Mastodon"));
+      meta.appendChild(element("span", "badge confidence-" + match.confidence, translate("confidence_" + match.confidence)));
+      meta.appendChild(element("span", "badge", translate("relation_" + match.relation)));
+      if (match.x_handle) meta.appendChild(element("span", "x-handle", translate("xAccount", { handle: match.x_handle })));
+      body.appendChild(meta);
+      body.appendChild(element("p", "match-reasons", match.reasons.map(function (r) { return reasonText(match, r); }).join(" · ")));
+      if (match.bridge) body.appendChild(element("p", "match-bridge", translate("bridge_" + match.network, { address: match.bridge })));
+      item.appendChild(body);
+      return { match: match, element: item, checkbox: checkbox,
+        text: [match.display_name, match.account, match.x_handle].join(" ").toLowerCase() };
+    }
+
+    function update(matches) {
+      const fragment = document.createDocumentFragment();
+      matches.forEach(function (match) {
+        const key = keyOf(match);
+        const existing = rows.get(key);
+        if (existing && JSON.stringify(existing.match) === JSON.stringify(match)) return;
+        if (!existing && match.confidence !== "low") selected.add(key);
+        const row = render(match, key);
+        if (existing) existing.element.replaceWith(row.element); else fragment.appendChild(row.element);
+        rows.set(key, row);
+      });
+      list.appendChild(fragment);
+      matches.forEach(function (match) { list.appendChild(rows.get(keyOf(match)).element); });  // the matcher's order
+      section.hidden = rows.size === 0;
+      applyFilters();
+    }
+
+    function visible(row) {
+      const values = {};
+      filters.forEach(function (f) { values[f.dataset.filter] = f.value.trim().toLowerCase(); });
+      const m = row.match;
+      return (!values.relation || m.relation === values.relation) &&
+        (!values.network || m.network === values.network) &&
+        (!values.confidence || m.confidence === values.confidence) &&
+        (!values.text || row.text.indexOf(values.text) !== -1);
+    }
+
+    function applyFilters() {
+      rows.forEach(function (row) { row.element.hidden = !visible(row); });
+      showCounts();
+    }
+
+    function showCounts() {
+      let shown = 0;
+      rows.forEach(function (row) { if (!row.element.hidden) shown++; });
+      counts.textContent = translate("counts", { shown: shown, selected: selected.size });
+    }
+
+    function selectShown(on) {
+      rows.forEach(function (row, key) {
+        if (row.element.hidden) return;
+        row.checkbox.checked = on;
+        if (on) selected.add(key); else selected.delete(key);
+      });
+      showCounts();
+    }
+
+    function clear() {
+      rows.clear();
+      selected.clear();
+      list.replaceChildren();
+      warnings.replaceChildren();
+      section.hidden = true;
+    }
+
+    async function download(network, wanted) {
+      const keys = [];
+      rows.forEach(function (row, key) {
+        if (selected.has(key) && row.match.network === network) keys.push([row.match.x_id, network, row.match.account]);
+      });
+      const answer = await ask("export", { network: network, keys: keys });
+      if (answer.error) return showError(answer.error);
+      warnings.replaceChildren.apply(warnings, answer.warnings.map(function (notice) {
+        return element("li", "", translate(notice.message, notice.params));
+      }));
+      answer.files.filter(function (file) { return !wanted || file.name.endsWith(wanted); }).forEach(function (file) {
+        const url = URL.createObjectURL(new Blob([file.text], { type: file.mime + ";charset=utf-8" }));
+        const link = element("a");
+        link.href = url;
+        link.download = file.name;
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      });
+    }
+
+    filters.forEach(function (f) { f.addEventListener("input", applyFilters); });
+    $("[data-testid=select-all]").addEventListener("click", function () { selectShown(true); });
+    $("[data-testid=deselect-all]").addEventListener("click", function () { selectShown(false); });
+    $("[data-testid=export-mastodon-csv]").addEventListener("click", function () { download("mastodon"); });
+    $("[data-testid=export-bluesky]").addEventListener("click", function () { download("bluesky", ".csv"); });
+    $("[data-testid=export-bluesky-json]").addEventListener("click", function () { download("bluesky", ".json"); });
+    return { update: update, clear: clear, selected: selected };
+  })();
 
   // --- keeping the summary on this device, only when asked ------------------------------------
   const STORE = "graphs";
@@ -240,6 +548,13 @@
       // storage is off in this browser: nothing was kept there
     }
     if (ready) await ask("forget");
+    if (window.caches) {
+      try {
+        await caches.delete("passerelle-responses-v1");
+      } catch (error) {
+        // no cache to forget
+      }
+    }
     resetResult();
     ui.saved.hidden = true;
     ui.fileInput.value = "";

@@ -1,0 +1,241 @@
+"""Opt-in directories keyed by X account id: a static, versioned format any web server can host.
+
+Layout of a compiled directory (``python build.py directory compile``)::
+
+    directory.json          {"format": "passerelle-directory", "version": 1, "bucket_bits": P,
+                             "shard_bits": S, "fields": [...], "entries": N, "ids": M, ...}
+    b/<bucket>.json         the claims of every id whose SHA-256 starts with that P-bit prefix
+    s/<shard>.json          the same claims grouped by S-bit prefix (S = P - 7): 128 buckets each
+
+Privacy: a request names a hash prefix, never an id. A P-bit bucket covers 1/2**P of all X
+ids, so with about 10**9 ids in existence, even P = 19 leaves thousands of X accounts behind
+each request (k-anonymity). Lookups fetch a bucket per id needed, or a whole shard when a
+person needs many buckets of it, so 5,000 ids read about 1 % of a 10-million-entry directory.
+Conflicting claims for one id are all kept; the matcher shows each with its source.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "passerelle-directory"
+VERSION = 1
+FIELDS = ("x_id", "x_handle", "bluesky", "mastodon", "updated")
+ENTRIES_PER_BUCKET = 8
+MIN_BUCKET_BITS = 4
+MAX_BUCKET_BITS = 19
+BUCKETS_PER_SHARD_BITS = 7
+SHARD_WHEN_NEEDED = 16  # fetch the whole shard when this many of its 128 buckets are needed
+
+X_ID = re.compile(r"^[1-9][0-9]{0,24}$")
+HANDLE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
+BLUESKY = re.compile(r"^(did:(plc|web):[A-Za-z0-9._:%-]+|([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*)$")
+MASTODON = re.compile(r"^@?[A-Za-z0-9_.-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One statement: this X account is (also) that Bluesky and/or Mastodon account."""
+
+    x_id: str
+    x_handle: str
+    bluesky: str | None
+    mastodon: str | None
+    updated: str
+
+    def row(self) -> list[str | None]:
+        return [self.x_id, self.x_handle, self.bluesky, self.mastodon, self.updated]
+
+
+class ClaimError(ValueError):
+    """A line of a claims file that cannot be used; the message names the problem."""
+
+
+def parse_claim(value: Any) -> Claim:
+    """Validate one JSON Lines claim; addresses are normalised to lower case without a leading @."""
+    if not isinstance(value, dict):
+        raise ClaimError("a claim must be a JSON object")
+    x_id = str(value.get("x_id", ""))
+    if not X_ID.match(x_id):
+        raise ClaimError(f"x_id must be a decimal X account id, not {value.get('x_id')!r}")
+    x_handle = str(value.get("x_handle", "")).lstrip("@")
+    if not HANDLE.match(x_handle):
+        raise ClaimError(f"x_handle must be an X username, not {value.get('x_handle')!r}")
+    bluesky = value.get("bluesky") or None
+    mastodon = value.get("mastodon") or None
+    if bluesky is None and mastodon is None:
+        raise ClaimError("a claim needs 'bluesky', 'mastodon' or both")
+    if bluesky is not None:
+        bluesky = str(bluesky).lstrip("@")
+        bluesky = bluesky if bluesky.startswith("did:") else bluesky.lower()
+        if not BLUESKY.match(bluesky):
+            raise ClaimError(f"bluesky must be a handle or a DID, not {value.get('bluesky')!r}")
+    if mastodon is not None:
+        mastodon = str(mastodon).lower().lstrip("@")
+        if not MASTODON.match(mastodon):
+            raise ClaimError(f"mastodon must be an address like user@server, not {value.get('mastodon')!r}")
+    updated = str(value.get("updated", ""))
+    if not DATE.match(updated):
+        raise ClaimError(f"updated must be a date like 2026-01-31, not {value.get('updated')!r}")
+    return Claim(x_id, x_handle, bluesky, mastodon, updated)
+
+
+def claim_from_row(row: list[Any]) -> Claim:
+    return Claim(str(row[0]), str(row[1]), row[2] or None, row[3] or None, str(row[4]))
+
+
+def bucket_bits_for(entries: int) -> int:
+    """About ENTRIES_PER_BUCKET ids a bucket, within bounds."""
+    wanted = math.ceil(math.log2(max(entries, 1) / ENTRIES_PER_BUCKET)) if entries > ENTRIES_PER_BUCKET else 0
+    return min(max(wanted, MIN_BUCKET_BITS), MAX_BUCKET_BITS)
+
+
+def id_prefix(x_id: str, bits: int) -> int:
+    """The first ``bits`` bits of the id's SHA-256, as a number."""
+    digest = hashlib.sha256(x_id.encode("ascii")).digest()
+    return int.from_bytes(digest[:4], "big") >> (32 - bits) if bits else 0
+
+
+def prefix_name(prefix: int, bits: int) -> str:
+    return format(prefix, "x").zfill(max(1, math.ceil(bits / 4)))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    bucket_bits: int
+    shard_bits: int
+    entries: int
+    ids: int
+    updated: str
+    name: str = ""
+
+    @classmethod
+    def from_json(cls, data: Any) -> Manifest:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ValueError("not a Passerelle directory")
+        if data.get("version") != VERSION:
+            raise ValueError(f"directory format version {data.get('version')!r} is not supported")
+        if list(data.get("fields", [])) != list(FIELDS):
+            raise ValueError("unexpected fields")
+        bucket_bits, shard_bits = int(data["bucket_bits"]), int(data["shard_bits"])
+        if not 0 <= shard_bits <= bucket_bits <= 24:
+            raise ValueError("bad bucket sizes")
+        return cls(
+            bucket_bits,
+            shard_bits,
+            int(data["entries"]),
+            int(data["ids"]),
+            str(data.get("updated", "")),
+            str(data.get("name", "")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "name": self.name,
+            "fields": list(FIELDS),
+            "bucket_bits": self.bucket_bits,
+            "shard_bits": self.shard_bits,
+            "entries": self.entries,
+            "ids": self.ids,
+            "updated": self.updated,
+        }
+
+    def bucket_path(self, prefix: int) -> str:
+        return f"b/{prefix_name(prefix, self.bucket_bits)}.json"
+
+    def shard_path(self, prefix: int) -> str:
+        return f"s/{prefix_name(prefix, self.shard_bits)}.json"
+
+
+# --- compiling ------------------------------------------------------------------------------------
+
+
+def read_claims(paths: Iterable[Path]) -> Iterator[tuple[Path, int, Claim | ClaimError]]:
+    """Every line of the JSON Lines files, parsed, or the reason it cannot be used."""
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield path, number, parse_claim(json.loads(line))
+                except json.JSONDecodeError as error:
+                    yield path, number, ClaimError(f"not JSON: {error.msg}")
+                except ClaimError as error:
+                    yield path, number, error
+
+
+def compile_directory(claims: Iterable[Claim], out: Path, name: str = "") -> Manifest:
+    """Write a directory: identical claims once, different claims for one id all kept."""
+    unique = sorted(set(claims), key=lambda c: (c.x_id, c.updated, c.bluesky or "", c.mastodon or ""))
+    ids = len({c.x_id for c in unique})
+    bucket_bits = bucket_bits_for(ids)
+    shard_bits = max(bucket_bits - BUCKETS_PER_SHARD_BITS, 0)
+    manifest = Manifest(bucket_bits, shard_bits, len(unique), ids, max((c.updated for c in unique), default=""), name)
+    buckets: dict[int, list[list[str | None]]] = defaultdict(list)
+    for claim in unique:
+        buckets[id_prefix(claim.x_id, bucket_bits)].append(claim.row())
+    shards: dict[int, list[list[str | None]]] = defaultdict(list)
+    (out / "b").mkdir(parents=True, exist_ok=True)
+    (out / "s").mkdir(parents=True, exist_ok=True)
+    # Every bucket and shard exists, empty or not: an absent file would say "nobody here".
+    for prefix in range(1 << bucket_bits):
+        rows = buckets.get(prefix, [])
+        (out / manifest.bucket_path(prefix)).write_text(_compact(rows), encoding="utf-8")
+        shards[prefix >> (bucket_bits - shard_bits)].extend(rows)
+    for prefix in range(1 << shard_bits):
+        (out / manifest.shard_path(prefix)).write_text(_compact(shards.get(prefix, [])), encoding="utf-8")
+    (out / "directory.json").write_text(json.dumps(manifest.to_json(), indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def _compact(rows: list[list[str | None]]) -> str:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- looking up -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LookupPlan:
+    """Which files to fetch for a set of ids: whole shards where many buckets are needed."""
+
+    shards: list[int]
+    buckets: list[int]
+
+    def paths(self, manifest: Manifest) -> list[str]:
+        return [manifest.shard_path(s) for s in self.shards] + [manifest.bucket_path(b) for b in self.buckets]
+
+
+def plan_lookup(manifest: Manifest, x_ids: Iterable[str]) -> LookupPlan:
+    needed = {id_prefix(x_id, manifest.bucket_bits) for x_id in x_ids}
+    by_shard: dict[int, list[int]] = defaultdict(list)
+    shift = manifest.bucket_bits - manifest.shard_bits
+    for bucket in needed:
+        by_shard[bucket >> shift].append(bucket)
+    threshold = min(SHARD_WHEN_NEEDED, 1 << shift)
+    shards = sorted(s for s, buckets in by_shard.items() if len(buckets) >= threshold and shift > 0)
+    buckets = sorted(b for s, bs in by_shard.items() if s not in shards for b in bs)
+    return LookupPlan(shards, buckets)
+
+
+def claims_in(rows: Any, wanted: set[str]) -> list[Claim]:
+    """The claims of a bucket or shard file that concern ``wanted`` ids; malformed rows are skipped."""
+    if not isinstance(rows, list):
+        raise ValueError("a directory file must hold a list")
+    found = []
+    for row in rows:
+        if isinstance(row, list) and len(row) == len(FIELDS) and str(row[0]) in wanted:
+            found.append(claim_from_row(row))
+    return found

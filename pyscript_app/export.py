@@ -1,0 +1,63 @@
+"""Files the person downloads: Mastodon's own "Following list" CSV, and Bluesky handles and DIDs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .matching import Match
+
+MASTODON_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
+MASTODON_IMPORT_ROWS = 20_000  # Mastodon refuses a bigger import file
+MASTODON_FOLLOW_LIMIT = 7_500  # an account may follow this many (more with many followers)
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    name: str
+    mime: str
+    text: str
+
+
+def _csv(rows: Iterable[list[str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def mastodon_following_lists(matches: Iterable[Match], rows_per_file: int = MASTODON_IMPORT_ROWS) -> list[ExportFile]:
+    """Mastodon's import format, split into files Mastodon accepts; each address once."""
+    addresses = list(dict.fromkeys(m.account for m in matches if m.network == "mastodon"))
+    chunks = [addresses[i : i + rows_per_file] for i in range(0, len(addresses), rows_per_file)] or [[]]
+    files = []
+    for number, chunk in enumerate(chunks, start=1):
+        suffix = "" if len(chunks) == 1 else f"-{number}"
+        text = _csv([MASTODON_HEADER, *([address, "true", "false", ""] for address in chunk)])
+        files.append(ExportFile(f"mastodon-following{suffix}.csv", "text/csv", text))
+    return files
+
+
+def bluesky_lists(matches: Iterable[Match]) -> list[ExportFile]:
+    """Bluesky matches as CSV and JSON: handle, DID, display name and the X account they match."""
+    chosen = list({m.account: m for m in matches if m.network == "bluesky"}.values())
+    rows = [["handle", "did", "display_name", "x_handle", "x_id", "confidence"]]
+    rows += [[m.account, m.did, m.display_name, m.x_handle, m.x_id, m.confidence] for m in chosen]
+    data = [
+        {
+            "handle": m.account,
+            "did": m.did,
+            "display_name": m.display_name,
+            "x_handle": m.x_handle,
+            "x_id": m.x_id,
+            "confidence": m.confidence,
+        }
+        for m in chosen
+    ]
+    return [
+        ExportFile("bluesky-follows.csv", "text/csv", _csv(rows)),
+        ExportFile("bluesky-follows.json", "application/json", json.dumps(data, ensure_ascii=False, indent=2) + "\n"),
+    ]

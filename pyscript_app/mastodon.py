@@ -1,0 +1,83 @@
+"""Checking Mastodon addresses on their own server: does it exist, has it moved?
+
+``GET /api/v1/accounts/lookup?acct=user`` answers the account (with ``moved`` set when it
+moved) or 404. Addresses on reserved test domains (``.example``, ``.invalid``, ``.test``,
+``.localhost``) are never requested: they cannot exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from .net import PoliteClient
+
+RESERVED_SUFFIXES = (".example", ".invalid", ".test", ".localhost")
+MAX_MOVES = 3
+
+
+def split_address(address: str) -> tuple[str, str]:
+    user, _, domain = address.lstrip("@").partition("@")
+    return user, domain.lower()
+
+
+def is_reserved(address: str) -> bool:
+    return split_address(address)[1].endswith(RESERVED_SUFFIXES)
+
+
+def bridge_address(address: str) -> str:
+    """How Bluesky users follow a Mastodon account through Bridgy Fed (if its owner opted in)."""
+    user, domain = split_address(address)
+    return f"{user}.{domain}.ap.brid.gy"
+
+
+@dataclass(frozen=True)
+class MastodonAccount:
+    address: str
+    display_name: str
+    avatar: str
+    url: str
+    moved_from: str | None = None
+
+
+def _address_of(account: dict[str, Any], domain: str) -> str:
+    acct = str(account.get("acct") or account.get("username") or "")
+    return acct.lower() if "@" in acct else f"{acct.lower()}@{domain}"
+
+
+class MastodonServers:
+    """Looks addresses up on their servers; tests map a domain to a local URL."""
+
+    def __init__(self, client: PoliteClient, instance_urls: dict[str, str] | None = None) -> None:
+        self.client = client
+        self.instance_urls = {k.lower(): v.rstrip("/") for k, v in (instance_urls or {}).items()}
+
+    def base_url(self, domain: str) -> str:
+        return self.instance_urls.get(domain, f"https://{domain}")
+
+    async def lookup(self, address: str) -> MastodonAccount | None:
+        """The account now behind ``address`` (following moves), or None if it is gone."""
+        original = address.lower().lstrip("@")
+        current = original
+        for _ in range(MAX_MOVES + 1):
+            user, domain = split_address(current)
+            if not user or not domain:
+                return None
+            data = await self.client.get_json(
+                f"{self.base_url(domain)}/api/v1/accounts/lookup?{urlencode({'acct': user})}"
+            )
+            if not isinstance(data, dict) or data.get("suspended"):
+                return None
+            moved = data.get("moved")
+            if isinstance(moved, dict) and (moved.get("acct") or moved.get("username")):
+                current = _address_of(moved, domain)
+                continue
+            return MastodonAccount(
+                address=current,
+                display_name=str(data.get("display_name") or data.get("username") or ""),
+                avatar=str(data.get("avatar") or ""),
+                url=str(data.get("url") or f"https://{domain}/@{user}"),
+                moved_from=original if current != original else None,
+            )
+        return None

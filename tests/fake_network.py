@@ -1,0 +1,202 @@
+"""Fake Bluesky AppView, Mastodon servers and directory hosts on 127.0.0.1, speaking the real shapes.
+
+Responses follow the atproto lexicons (``app.bsky.actor.getProfiles`` -> ``{"profiles": [...]}``,
+``app.bsky.actor.searchActors`` -> ``{"actors": [...], "cursor": ...}``) and Mastodon's API
+(``/api/v1/accounts/lookup`` -> Account, 404 ``{"error": "Record not found"}``). Faults can be
+injected per path: 429 with Retry-After, slow answers, malformed JSON, dropped connections.
+Every server sends ``Access-Control-Allow-Origin: *``, as the real ones do.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Fault:
+    """What to do instead of answering, ``times`` times (0: always)."""
+
+    kind: str  # "429", "slow", "malformed", "drop", "500"
+    times: int = 1
+    seconds: float = 1.0
+    used: int = 0
+
+
+@dataclass
+class FakeWorld:
+    """The state behind every fake server: accounts, directory files, faults and a request log."""
+
+    bluesky: dict[str, dict[str, Any]] = field(default_factory=dict)  # did -> profile
+    mastodon: dict[str, dict[str, Any]] = field(default_factory=dict)  # user@domain -> account
+    static_root: Path | None = None
+    faults: dict[str, Fault] = field(default_factory=dict)  # path prefix -> fault
+    log: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_bluesky(
+        self,
+        handle: str,
+        display_name: str = "",
+        description: str = "",
+        labels: list[str] | None = None,
+        did: str | None = None,
+    ) -> dict[str, Any]:
+        did = did or f"did:plc:{abs(hash(handle)) % 10**20:020d}"
+        profile = {
+            "did": did,
+            "handle": handle,
+            "displayName": display_name,
+            "description": description,
+            "followersCount": 10,
+            "followsCount": 10,
+            "postsCount": 3,
+            "indexedAt": "2026-01-01T00:00:00.000Z",
+            "createdAt": "2024-01-01T00:00:00.000Z",
+            "labels": [
+                {"src": did, "uri": f"at://{did}/app.bsky.actor.profile/self", "val": v, "cts": "2026-01-01T00:00:00Z"}
+                for v in labels or []
+            ],
+        }
+        self.bluesky[did] = profile
+        return profile
+
+    def add_mastodon(self, address: str, display_name: str = "", moved_to: str | None = None) -> None:
+        user, domain = address.split("@")
+        self.mastodon[address] = {
+            "id": str(len(self.mastodon) + 1),
+            "username": user,
+            "acct": user,
+            "display_name": display_name,
+            "locked": False,
+            "bot": False,
+            "created_at": "2023-01-01T00:00:00.000Z",
+            "note": "<p>Hello</p>",
+            "url": f"https://{domain}/@{user}",
+            "followers_count": 1,
+            "following_count": 1,
+            "statuses_count": 1,
+            "moved": None,
+            "_moved_to": moved_to,
+        }
+
+
+# A 1x1 PNG, served as every avatar.
+PIXEL = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkaPhfDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+class FakeHandler(http.server.BaseHTTPRequestHandler):
+    world: FakeWorld
+    domain: str  # the Mastodon domain this server pretends to be, if any
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(
+        self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Access-Control-Allow-Origin", "*")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _json(self, status: int, value: Any, headers: dict | None = None) -> None:
+        self._send(status, json.dumps(value).encode(), headers=headers)
+
+    def _fault(self, path: str) -> bool:
+        with self.world.lock:
+            fault = next((f for prefix, f in self.world.faults.items() if path.startswith(prefix)), None)
+            if fault is None or (fault.times and fault.used >= fault.times):
+                return False
+            fault.used += 1
+        if fault.kind == "429":
+            self._json(429, {"error": "RateLimitExceeded"}, {"Retry-After": str(int(fault.seconds))})
+        elif fault.kind == "500":
+            self._json(500, {"error": "InternalServerError"})
+        elif fault.kind == "malformed":
+            self._send(200, b'{"profiles": [ {"did": ')
+        elif fault.kind == "drop":
+            self.connection.shutdown(2)
+            self.close_connection = True
+        elif fault.kind == "slow":
+            time.sleep(fault.seconds)
+            return False
+        return True
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        with self.world.lock:
+            self.world.log.append(f"{self.server.server_address[1]} {self.path}")
+        if self._fault(url.path):
+            return
+        query = parse_qs(url.query)
+        here = f"http://{self.headers.get('Host')}"
+        if url.path.startswith("/avatar/"):
+            return self._send(200, PIXEL, "image/png")
+        if url.path == "/xrpc/app.bsky.actor.getProfiles":
+            actors = query.get("actors", [])
+            if len(actors) > 25:
+                return self._json(400, {"error": "InvalidRequest", "message": "too many actors"})
+            found = [
+                {**p, "avatar": f"{here}/avatar/{p['did']}.png"}
+                for p in self.world.bluesky.values()
+                if p["handle"] in actors or p["did"] in actors
+            ]
+            return self._json(200, {"profiles": found})
+        if url.path == "/xrpc/app.bsky.actor.searchActors":
+            term = (query.get("q") or [""])[0].lower()
+            limit = int((query.get("limit") or ["25"])[0])
+            found = [
+                {k: v for k, v in p.items() if k not in ("followersCount", "followsCount", "postsCount")}
+                | {"avatar": f"{here}/avatar/{p['did']}.png"}
+                for p in self.world.bluesky.values()
+                if term and (term in p["handle"].lower() or term in p["displayName"].lower())
+            ]
+            return self._json(200, {"actors": found[:limit], "cursor": str(limit)})
+        if url.path == "/api/v1/accounts/lookup":
+            user = (query.get("acct") or [""])[0].split("@")[0]
+            account = self.world.mastodon.get(f"{user}@{self.domain}")
+            if account is None:
+                return self._json(404, {"error": "Record not found"})
+            answer = {k: v for k, v in account.items() if not k.startswith("_")} | {
+                "avatar": f"{here}/avatar/{user}.png"
+            }
+            if account["_moved_to"]:
+                new_user = account["_moved_to"].split("@")[0]
+                answer["moved"] = {**answer, "username": new_user, "acct": account["_moved_to"]}
+            return self._json(200, answer)
+        if self.world.static_root is not None:
+            file = (self.world.static_root / url.path.lstrip("/")).resolve()
+            if file.is_file() and self.world.static_root.resolve() in file.parents:
+                return self._send(200, file.read_bytes())
+        return self._json(404, {"error": "NotFound"})
+
+
+@contextmanager
+def serve(world: FakeWorld, domain: str = "") -> Iterator[str]:
+    """Run one fake server on 127.0.0.1 and yield its base URL."""
+    handler = type("Handler", (FakeHandler,), {"world": world, "domain": domain})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
