@@ -121,7 +121,8 @@ def test_the_whole_matching_against_fake_servers(tmp_path: Path) -> None:
     assert found["benroux.example.com"].confidence == "high" and "bio_links_x" in found["benroux.example.com"].reasons
     assert found["cleo.bsky.social"].reasons == ["directory"] and found["cleo.bsky.social"].relation == "both"
     assert (
-        found["cleo@new.fakenet.org"].moved_from == "oldcleo@old.fakenet.org" and "moved" in found["cleo@new.fakenet.org"].reasons
+        found["cleo@new.fakenet.org"].moved_from == "oldcleo@old.fakenet.org"
+        and "moved" in found["cleo@new.fakenet.org"].reasons
     )
     assert found["dan@social.fakenet.org"].reasons == ["directory", "conflict"]  # two claims for Dan, one gone
     assert "dan@gone.fakenet.org" not in found  # 404 on its server: never proposed
@@ -154,7 +155,9 @@ def test_a_failing_source_is_said_and_the_others_go_on(tmp_path: Path) -> None:
     world.static_root = directory.parent
     world.faults["/xrpc/"] = Fault("malformed", times=0)
     with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
-        settings = Settings(appview, [f"{files}/directory/", "http://127.0.0.1:9/nowhere/"], {"social.fakenet.org": social})
+        settings = Settings(
+            appview, [f"{files}/directory/", "http://127.0.0.1:9/nowhere/"], {"social.fakenet.org": social}
+        )
         matcher = Matcher(settings, PoliteClient(attempts=2, max_wait=0.1))
         report = run(matcher, graph())
     assert [m.account for m in report.matches] == ["dan@social.fakenet.org"]
@@ -334,7 +337,9 @@ def mastodon_match(address: str) -> Match:
 
 
 def test_mastodon_following_list_is_mastodons_format() -> None:
-    [file] = mastodon_following_lists([mastodon_match("alice@social.fakenet.org"), mastodon_match("bob@mastodon.example")])
+    [file] = mastodon_following_lists(
+        [mastodon_match("alice@social.fakenet.org"), mastodon_match("bob@mastodon.example")]
+    )
     assert file.name == "mastodon-following.csv"
     assert file.text == (
         "Account address,Show boosts,Notify on new posts,Languages\n"
@@ -374,7 +379,9 @@ def test_cli_match_prints_matches_and_stats(tmp_path: Path) -> None:
         posts=[Post("1600000000000000001", [Mention(ANN, "ann_smith", "Ann Smith")])],
     )
     archive = write_zip(tmp_path / "a.zip", archive_files(spec))
-    claims_file(tmp_path, [{"x_id": DAN, "x_handle": "dan", "mastodon": "dan@social.fakenet.org", "updated": "2026-01-01"}])
+    claims_file(
+        tmp_path, [{"x_id": DAN, "x_handle": "dan", "mastodon": "dan@social.fakenet.org", "updated": "2026-01-01"}]
+    )
     with serve(world) as appview, serve(world, "social.fakenet.org") as social:
         config = tmp_path / "matching.toml"
         config.write_text(

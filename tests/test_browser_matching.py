@@ -1,0 +1,163 @@
+"""The whole flow in Chromium: pick an archive, find people through fake servers, review, download."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from pyscript_app.directory import compile_directory, parse_claim
+from sitebuild.config import load_config
+from sitebuild.render import build_site
+from sitebuild.serve import make_server
+from tests.archive_factory import ArchiveSpec, Mention, Post, archive_files, people, write_zip
+from tests.conftest import ROOT, PageLog
+from tests.fake_network import FakeWorld, serve
+
+ANN, BEN, CLEO, DAN, EVE = people(5)
+ARCHIVE_IDS = [ANN, BEN, CLEO, DAN, EVE, *people(30, 5_000_000_000)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """Fake AppView, directory host and Mastodon server, and a site configured to use them."""
+    folder = tmp_path_factory.mktemp("matching")
+    world = FakeWorld()
+    world.add_bluesky("ann-smith.bsky.social", "Ann Smith")
+    world.add_bluesky("cleo.bsky.social", "<b>Cleo</b> & co", did="did:plc:cleo")
+    world.add_bluesky("eve.bsky.social", "Eve")
+    world.add_mastodon("dan@social.fakenet.org", "Dan")
+    claims = [
+        {"x_id": CLEO, "x_handle": "cleo", "bluesky": "did:plc:cleo", "updated": "2026-01-01"},
+        {"x_id": DAN, "x_handle": "dan", "mastodon": "dan@social.fakenet.org", "updated": "2026-01-01"},
+        {"x_id": EVE, "x_handle": "eve", "bluesky": "eve.bsky.social", "updated": "2026-01-01"},
+    ]
+    compile_directory([parse_claim(c) for c in claims], folder / "static" / "dir", "Test directory")
+    world.static_root = folder / "static"
+    spec = ArchiveSpec(
+        following=[ANN, BEN, CLEO, EVE, *people(20, 5_000_000_000)],
+        followers=[CLEO, DAN, *people(10, 5_000_000_020)],
+        blocked=[EVE],
+        posts=[Post("1600000000000000001", [Mention(ANN, "ann_smith", "Ann Smith"), Mention(BEN, "ben", "Ben")])],
+    )
+    archive = write_zip(folder / "archive.zip", archive_files(spec))
+    with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
+        config_file = folder / "site.toml"
+        config_file.write_text(
+            f'bluesky_appview = "{appview}"\n'
+            f'directories = ["{files}/dir/"]\n'
+            f'[mastodon_instance_urls]\n"social.fakenet.org" = "{social}"\n',
+            encoding="utf-8",
+        )
+        site = folder / "webroot" / "site"
+        build_site(load_config(ROOT, config_file), site)
+        server = make_server(site.parent, 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield {
+                "url": f"http://127.0.0.1:{server.server_address[1]}/site/",
+                "archive": archive,
+                "log": world.log,
+                "appview": appview,
+            }
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def read_and_match(page: Page, site: str, archive: Path) -> None:
+    page.goto(f"{site}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("archive-input").set_input_files(archive)
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+
+
+def rows(page: Page) -> dict[str, dict[str, str]]:
+    found = {}
+    for row in page.get_by_test_id("match-row").all():
+        attributes = {name: row.get_attribute(f"data-{name}") for name in ("x-id", "network", "account", "confidence")}
+        found[attributes["account"]] = attributes
+    return found
+
+
+def test_matching_flow_from_archive_to_mastodon_csv(page: Page, page_log: PageLog, world: dict) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    found = rows(page)
+    assert found["ann-smith.bsky.social"] == {
+        "x-id": ANN,
+        "network": "bluesky",
+        "account": "ann-smith.bsky.social",
+        "confidence": "high",
+    }
+    assert found["cleo.bsky.social"]["confidence"] == "high" and found["cleo.bsky.social"]["x-id"] == CLEO
+    assert found["dan@social.fakenet.org"]["network"] == "mastodon"
+    assert "eve.bsky.social" not in found  # blocked on X
+    cleo = page.locator("[data-testid=match-row][data-account='cleo.bsky.social']")
+    expect(cleo).to_contain_text("<b>Cleo</b> & co")  # names from the networks are text, never HTML
+    assert cleo.locator("b").count() == 0
+    with page.expect_download() as download:
+        page.get_by_test_id("export-mastodon-csv").click()
+    assert download.value.suggested_filename == "mastodon-following.csv"
+    table = list(csv.reader(io.StringIO(Path(download.value.path()).read_text())))
+    assert table == [
+        ["Account address", "Show boosts", "Notify on new posts", "Languages"],
+        ["dan@social.fakenet.org", "true", "false", ""],
+    ]
+    with page.expect_download() as download:
+        page.get_by_test_id("export-bluesky").click()
+    handles = Path(download.value.path()).read_text().splitlines()
+    assert handles[0].startswith("handle,did") and len(handles) == 3
+
+
+def test_requests_carry_no_archive_data(page: Page, page_log: PageLog, world: dict) -> None:
+    methods: list[str] = []
+    page.on("request", lambda request: methods.append(request.method))
+    start = len(world["log"])
+    read_and_match(page, world["url"], world["archive"])
+    assert set(methods) <= {"GET"}
+    sent = world["log"][start:] + page_log.requests
+    leaks = [line for line in sent if any(x_id in line for x_id in ARCHIVE_IDS)]
+    assert not leaks, leaks
+    appview_queries = [line for line in world["log"][start:] if "/xrpc/" in line]
+    assert appview_queries, "the AppView was asked about the named people"
+
+
+def test_filters_search_and_selection(page: Page, page_log: PageLog, world: dict) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    visible = page.locator("[data-testid=match-row]:visible")
+    page.get_by_test_id("filter-network").select_option("mastodon")
+    expect(visible).to_have_count(1)
+    page.get_by_test_id("filter-network").select_option("")
+    page.get_by_test_id("filter-relation").select_option("both")
+    expect(visible).to_have_count(1)
+    expect(visible.first).to_have_attribute("data-account", "cleo.bsky.social")
+    page.get_by_test_id("filter-relation").select_option("")
+    page.get_by_test_id("filter-text").fill("ann")
+    expect(visible).to_have_count(1)
+    page.get_by_test_id("filter-text").fill("")
+    page.get_by_test_id("deselect-all").click()
+    expect(page.get_by_test_id("result-counts")).to_contain_text("3 shown, 0 selected")
+    with page.expect_download() as download:
+        page.get_by_test_id("export-mastodon-csv").click()
+    assert Path(download.value.path()).read_text().strip().count("\n") == 0  # header only
+
+
+def test_the_sample_archive_runs_the_whole_flow_offline(page: Page, page_log: PageLog, site_url: str) -> None:
+    page.goto(f"{site_url}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("try-demo").click()
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    found = rows(page)
+    assert len(found) == 11 and {r["network"] for r in found.values()} == {"bluesky", "mastodon"}
+    assert not any("spam" in account or "stranger" in account for account in found)
+    origin = site_url.split("/some")[0]
+    assert all(url.startswith(origin) for url in page_log.requests), page_log.requests
