@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 from . import N_
 from .bluesky import AppView, Profile, bridge_address, candidate_handles, judge, profile_url
 from .directory import Claim, Manifest, claims_in, plan_lookup
-from .graph import PersonGraph
+from .graph import KnownAccount, PersonGraph
 from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
 from .net import CancelRequestedError, PoliteClient, SourceError
@@ -26,6 +26,8 @@ from .notices import Notice
 
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 SEARCH_CONCURRENCY = 4
+# Bluesky's public AppView allows about 3,000 requests per 5 minutes from one address.
+APPVIEW_BUDGET = (2_900, 300.0)
 
 Progress = Callable[[str, int, int], None]
 Publish = Callable[[list["Match"]], None]
@@ -122,7 +124,8 @@ class Matcher:
 
     def __init__(self, settings: Settings, client: PoliteClient | None = None) -> None:
         self.settings = settings
-        self.client = client or PoliteClient(budgets={})
+        self.client = client or PoliteClient()
+        self.client.allow(settings.bluesky_appview, SEARCH_CONCURRENCY, APPVIEW_BUDGET)
         self.appview = AppView(self.client, settings.bluesky_appview)
         self.mastodon = MastodonServers(self.client, settings.mastodon_instance_urls)
         self.failures: list[Notice] = []
@@ -345,21 +348,21 @@ class Matcher:
         candidates = {handle: person for person in people for handle in candidate_handles(person.handle)}
         progress("bluesky", 0, len(people))
         profiles = await self._profiles(list(candidates))
-        exact: set[str] = set()
-        for handle, person in candidates.items():
-            profile = profiles.get(handle)
-            if profile is None or profile.hidden:
-                continue
-            verdict = judge(person.handle, person.names, profile)
-            if verdict is not None:
-                self._add(
-                    self._bluesky_match(person.x_id, person.handle, profile, following, followers),
-                    verdict.confidence,
-                    list(verdict.reasons),
-                    "Bluesky",
-                )
-                if verdict.confidence == "high":
-                    exact.add(person.x_id)
+
+        def consider(person: KnownAccount, profile: Profile, by_name: bool = False) -> str | None:
+            """Add the profile as a match of the person if there is a reason; the confidence."""
+            verdict = None if profile.hidden else judge(person.handle, person.names, profile, found_by_name=by_name)
+            if verdict is None:
+                return None
+            match = self._bluesky_match(person.x_id, person.handle, profile, following, followers)
+            self._add(match, verdict.confidence, list(verdict.reasons), "Bluesky")
+            return verdict.confidence
+
+        exact = {
+            person.x_id
+            for handle, person in candidates.items()
+            if handle in profiles and consider(person, profiles[handle]) == "high"
+        }
         publish(list(self.found.values()))
         if not self.settings.search_actors:
             return
@@ -367,7 +370,7 @@ class Matcher:
         done = 0
         failed = False
 
-        async def search(person) -> None:
+        async def search(person: KnownAccount) -> None:
             nonlocal done, failed
             async with slots:
                 queries = [(person.handle, False)] + [(name, True) for name in person.names[:1]]
@@ -382,22 +385,14 @@ class Matcher:
                             self.failures.append(_source_failure("Bluesky", error))
                         break
                     for profile in results:
-                        if profile.hidden:
-                            continue
-                        verdict = judge(person.handle, person.names, profile, found_by_name=by_name)
-                        if verdict is not None:
-                            self._add(
-                                self._bluesky_match(person.x_id, person.handle, profile, following, followers),
-                                verdict.confidence,
-                                list(verdict.reasons),
-                                "Bluesky",
-                            )
+                        consider(person, profile, by_name)
             done += 1
             progress("bluesky", done, len(people))
             if done % 50 == 0:
                 publish(list(self.found.values()))
 
-        await asyncio.gather(*(search(p) for p in people if p.x_id not in exact))
+        # Searches cost two requests a person and find weaker matches: only for people followed.
+        await asyncio.gather(*(search(p) for p in people if p.x_id not in exact and p.x_id in following))
         progress("bluesky", len(people), len(people))
         publish(list(self.found.values()))
 

@@ -103,6 +103,7 @@ class PoliteClient:
         self.cache = cache if cache is not None else ResponseCache()
         self.slots = asyncio.Semaphore(concurrency)
         self.per_host = per_host
+        self.host_concurrency: dict[str, int] = {}
         self.host_slots: dict[str, asyncio.Semaphore] = {}
         self.budget_settings = budgets or {}
         self.default_budget = default_budget
@@ -120,6 +121,12 @@ class PoliteClient:
     def _check(self) -> None:
         if self.cancelled:
             raise CancelRequestedError()
+
+    def allow(self, url: str, concurrency: int, budget: tuple[int, float]) -> None:
+        """Give one server (a big public API) more room than the polite default."""
+        host = self._host(url)
+        self.host_concurrency[host] = concurrency
+        self.budget_settings[host] = budget
 
     def _host(self, url: str) -> str:
         return urlsplit(url).netloc or "local"
@@ -148,7 +155,9 @@ class PoliteClient:
             self.stats.cached += 1
             return self._decode(cached, url)
         host = self._host(url)
-        slots = self.host_slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        slots = self.host_slots.get(host)
+        if slots is None:
+            slots = self.host_slots[host] = asyncio.Semaphore(self.host_concurrency.get(host, self.per_host))
         async with self.slots, slots:
             response = await self._fetch_with_retries(url, host)
         if response.status in (404, 410):

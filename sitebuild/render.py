@@ -160,7 +160,10 @@ class SiteWriter:
             meta = {name: gettext(message.text) for name, message in page.meta.items()}
         guide = self.config.guide
         index = guide.index(key) if key in guide else None
-        neighbour = lambda i: Link(self._title(guide[i], gettext), url(guide[i])) if 0 <= i < len(guide) else None  # noqa: E731
+
+        def neighbour(i: int) -> Link | None:
+            return Link(self._title(guide[i], gettext), url(guide[i])) if 0 <= i < len(guide) else None
+
         return {
             "lang": language,
             "languages": self.sources.languages,

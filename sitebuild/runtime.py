@@ -106,12 +106,13 @@ def app_zip(config: Config) -> bytes:
 
 def prepare_runtime(config: Config) -> RuntimeAssets | None:
     """Phase one: fetch and check what the app pages need; None when the site has no app page."""
-    if not config.apps or "pyodide_version" not in config.extra:
+    if not config.apps or not config.extra.get("pyodide_version"):
         return None
     tarball = fetch_pyodide(config)
     data = app_zip(config)
     digest = hashlib.sha256(data).hexdigest()[:10]
-    demo = {key: config.root / str(config.extra[key]) for key in ("demo_archive", "demo_claims") if key in config.extra}
+    demo_keys = ("demo_archive", "demo_claims")
+    demo = {key: config.root / str(config.extra[key]) for key in demo_keys if config.extra.get(key)}
     for key, path in demo.items():
         if not path.exists():
             raise BuildError(f"{path}: missing (configuration key '{key}')")

@@ -69,7 +69,7 @@ def test_relative_urls(source: str, target: str, expected: str) -> None:
 
 
 def language_folders(site: Path) -> list[str]:
-    return sorted(p.name for p in site.iterdir() if p.is_dir() and p.name != "assets")
+    return sorted(p.name for p in site.iterdir() if (p / "index.html").is_file())
 
 
 def test_every_language_has_the_same_page_tree(built_site: Path, config: Config) -> None:

@@ -28,7 +28,7 @@ from pyscript_app.graph import KnownAccount, PersonGraph
 from pyscript_app.matching import Match, Matcher, Settings
 from pyscript_app.net import PoliteClient, SourceError, retry_delay
 from tests.archive_factory import ArchiveSpec, Mention, Post, archive_files, write_zip
-from tests.fake_network import Fault, FakeWorld, serve
+from tests.fake_network import FakeWorld, Fault, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ANN, BEN, CLEO, DAN, EVE, FAY, GUS = (str(2_000_000_000 + i) for i in range(7))
@@ -70,7 +70,7 @@ def world_with_people() -> FakeWorld:
     return world
 
 
-def run(matcher: Matcher, g: PersonGraph):  # noqa: ANN201
+def run(matcher: Matcher, g: PersonGraph):
     return asyncio.run(matcher.run(g))
 
 
@@ -212,7 +212,7 @@ def test_cancel_stops_the_run_and_keeps_what_was_found() -> None:
     with serve(world) as appview:
         matcher = Matcher(Settings(appview))
 
-        async def run_and_cancel():  # noqa: ANN202
+        async def run_and_cancel():
             task = asyncio.ensure_future(matcher.run(graph()))
             await asyncio.sleep(0.3)
             matcher.cancel()
@@ -226,7 +226,7 @@ def test_per_server_budget_spaces_requests() -> None:
     client = PoliteClient(default_budget=(2, 0.5), cache=None)
     calls: list[float] = []
 
-    async def fetcher(url: str, timeout: float):  # noqa: ANN202
+    async def fetcher(url: str, timeout: float):
         from pyscript_app._compat import Response
 
         calls.append(asyncio.get_event_loop().time())

@@ -19,14 +19,21 @@ function post(type, fields) {
 async function boot(message) {
   const started = performance.now();
   post("progress", { stage: "runtime" });
+  const appResponse = fetch(message.app);  // in parallel with the runtime
   const runtime = await import(message.pyodide + "pyodide.mjs");
   pyodide = await runtime.loadPyodide({ indexURL: message.pyodide });
-  const response = await fetch(message.app);
+  const loaded = performance.now();
+  const response = await appResponse;
   if (!response.ok) throw new Error(message.app + ": HTTP " + response.status);
   pyodide.unpackArchive(await response.arrayBuffer(), "zip", { extractDir: APP_DIR });
   pyodide.runPython("import sys\nsys.path.insert(0, " + JSON.stringify(APP_DIR) + ")");
+  const unpacked = performance.now();
   app = pyodide.pyimport("pyscript_app.worker");
-  post("ready", { seconds: (performance.now() - started) / 1000 });
+  const now = performance.now();
+  post("ready", {
+    seconds: (now - started) / 1000,
+    stages: { runtime: (loaded - started) / 1000, app: (unpacked - loaded) / 1000, imports: (now - unpacked) / 1000 },
+  });
 }
 
 function mount(entries) {

@@ -84,6 +84,7 @@
     ui.runtimeProgress.hidden = true;
     document.documentElement.dataset.ready = "1";
     document.documentElement.dataset.readySeconds = message.seconds.toFixed(3);
+    document.documentElement.dataset.readyStages = JSON.stringify(message.stages);
   }
 
   function runtimeFailed() {
