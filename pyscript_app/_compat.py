@@ -12,6 +12,7 @@ import asyncio
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +47,18 @@ async def fetch(url: str, timeout: float) -> Response:
         return await _browser_fetch(url, timeout)
     if "://" not in url:
         return _read_file(Path(url))
-    return await asyncio.to_thread(_urllib_fetch, url, timeout)
+    return await asyncio.get_running_loop().run_in_executor(_fetch_pool(), _urllib_fetch, url, timeout)
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _fetch_pool() -> ThreadPoolExecutor:
+    """Threads for blocking urllib calls: as many as the polite client lets run at once."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="passerelle-fetch")
+    return _POOL
 
 
 def _read_file(path: Path) -> Response:

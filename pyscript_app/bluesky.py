@@ -7,6 +7,7 @@ Lexicons used: ``app.bsky.actor.getProfiles`` (up to 25 ``actors``, answers
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -141,17 +142,16 @@ class AppView:
         self.base = base_url.rstrip("/")
 
     async def profiles(self, actors: list[str]) -> list[Profile]:
-        """Profiles of handles or DIDs, 25 a request; unknown ones are simply absent."""
-        found = []
-        for start in range(0, len(actors), PROFILES_PER_CALL):
-            batch = actors[start : start + PROFILES_PER_CALL]
-            query = urlencode([("actors", actor) for actor in batch])
+        """Profiles of handles or DIDs, 25 a request, requests in parallel; unknown ones are absent."""
+
+        async def batch(names: list[str]) -> list[Profile]:
+            query = urlencode([("actors", actor) for actor in names])
             data = await self.client.get_json(f"{self.base}/xrpc/app.bsky.actor.getProfiles?{query}")
-            for item in (data or {}).get("profiles", []) if isinstance(data, dict) else []:
-                profile = Profile.from_json(item)
-                if profile is not None:
-                    found.append(profile)
-        return found
+            items = data.get("profiles", []) if isinstance(data, dict) else []
+            return [p for p in (Profile.from_json(item) for item in items) if p is not None]
+
+        batches = [actors[i : i + PROFILES_PER_CALL] for i in range(0, len(actors), PROFILES_PER_CALL)]
+        return [profile for found in await asyncio.gather(*(batch(b) for b in batches)) for profile in found]
 
     async def search(self, query: str, limit: int = 8) -> list[Profile]:
         data = await self.client.get_json(

@@ -26,8 +26,13 @@ from .notices import Notice
 
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 SEARCH_CONCURRENCY = 4
-# Bluesky's public AppView allows about 3,000 requests per 5 minutes from one address.
+# Bluesky's public AppView allows about 3,000 requests per 5 minutes from one address; a
+# directory is static files (often behind a CDN); Mastodon servers keep the default budget
+# (about 300 requests per 5 minutes per address, unauthenticated).
 APPVIEW_BUDGET = (2_900, 300.0)
+DIRECTORY_BUDGET = (10_000, 300.0)
+DIRECTORY_CONCURRENCY = 6
+MASTODON_CONCURRENCY = 16  # addresses checked at once, over many servers (2 at most on each)
 
 Progress = Callable[[str, int, int], None]
 Publish = Callable[[list["Match"]], None]
@@ -152,9 +157,13 @@ class Matcher:
             handles = {x_id: graph.known[x_id].handle for x_id in relations if x_id in graph.known}
             for x_id, found in claims.items():
                 handles.setdefault(x_id, found[0][1].x_handle)
-            await self._check_directory_claims(claims, handles, following, followers, progress, publish)
-            if self.settings.look_up_names:
-                await self._search_bluesky(graph, relations, claims, following, followers, progress, publish)
+            # Directory claims and the archive's names are checked at the same time.
+            await asyncio.gather(
+                self._check_directory_claims(claims, handles, following, followers, progress, publish),
+                self._search_bluesky(graph, relations, claims, following, followers, progress, publish)
+                if self.settings.look_up_names
+                else asyncio.sleep(0),
+            )
         except CancelRequestedError:
             cancelled = True
         matches = sorted(self.found.values(), key=lambda m: (CONFIDENCE_ORDER[m.confidence], m.x_handle, m.network))
@@ -174,6 +183,7 @@ class Matcher:
 
     async def _directory_claims(self, url: str, wanted: set[str]) -> list[tuple[str, Claim]]:
         base = url if url.endswith("/") else url + "/"
+        self.client.allow(base, DIRECTORY_CONCURRENCY, DIRECTORY_BUDGET)
         try:
             data = await self.client.get_json(urljoin(base, "directory.json"))
             if data is None:
@@ -227,7 +237,9 @@ class Matcher:
             for network in ("bluesky", "mastodon")
             if len({getattr(claim, network) for _, claim in found if getattr(claim, network)}) > 1
         }
-        progress("bluesky", 0, len(bluesky))
+        checking_mastodon = asyncio.ensure_future(
+            self._check_mastodon(mastodon, handles, conflicts, following, followers, progress, publish)
+        )
         profiles = await self._profiles([actor for actor in bluesky if not is_reserved_handle(actor)])
         for actor, owners in bluesky.items():
             profile = profiles.get(actor)
@@ -248,7 +260,7 @@ class Matcher:
                     source=source,
                 )
         publish(list(self.found.values()))
-        await self._check_mastodon(mastodon, handles, conflicts, following, followers, progress, publish)
+        await checking_mastodon
 
     async def _profiles(self, actors: list[str]) -> dict[str, Profile]:
         """Profiles by the handle or DID asked for."""
@@ -274,7 +286,7 @@ class Matcher:
         publish: Publish,
     ) -> None:
         done = 0
-        lock = asyncio.Semaphore(SEARCH_CONCURRENCY * 2)
+        lock = asyncio.Semaphore(MASTODON_CONCURRENCY)
         reported: set[str] = set()
 
         async def check(address: str) -> None:

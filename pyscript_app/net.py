@@ -90,7 +90,7 @@ class PoliteClient:
         self,
         fetcher: Fetcher = fetch,
         cache: ResponseCache | None = None,
-        concurrency: int = 6,
+        concurrency: int = 16,
         per_host: int = 2,
         budgets: dict[str, tuple[int, float]] | None = None,
         default_budget: tuple[int, float] = (280, 300.0),

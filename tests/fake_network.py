@@ -42,6 +42,8 @@ class FakeWorld:
     faults: dict[str, Fault] = field(default_factory=dict)  # path prefix -> fault
     log: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _index: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _index_size: int = -1
 
     def add_bluesky(
         self,
@@ -69,6 +71,13 @@ class FakeWorld:
         }
         self.bluesky[did] = profile
         return profile
+
+    def by_handle(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            if self._index_size != len(self.bluesky):
+                self._index = {p["handle"]: p for p in self.bluesky.values()}
+                self._index_size = len(self.bluesky)
+            return self._index
 
     def add_mastodon(self, address: str, display_name: str = "", moved_to: str | None = None) -> None:
         user, domain = address.split("@")
@@ -152,11 +161,13 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             actors = query.get("actors", [])
             if len(actors) > 25:
                 return self._json(400, {"error": "InvalidRequest", "message": "too many actors"})
-            found = [
-                {**p, "avatar": f"{here}/avatar/{p['did']}.png"}
-                for p in self.world.bluesky.values()
-                if p["handle"] in actors or p["did"] in actors
-            ]
+            by_handle = self.world.by_handle()
+            chosen = {}
+            for actor in actors:
+                profile = self.world.bluesky.get(actor) or by_handle.get(actor)
+                if profile is not None:
+                    chosen[profile["did"]] = {**profile, "avatar": f"{here}/avatar/{profile['did']}.png"}
+            found = list(chosen.values())
             return self._json(200, {"profiles": found})
         if url.path == "/xrpc/app.bsky.actor.searchActors":
             term = (query.get("q") or [""])[0].lower()

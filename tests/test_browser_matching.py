@@ -161,3 +161,27 @@ def test_the_sample_archive_runs_the_whole_flow_offline(page: Page, page_log: Pa
     assert not any("spam" in account or "stranger" in account for account in found)
     origin = site_url.split("/some")[0]
     assert all(url.startswith(origin) for url in page_log.requests), page_log.requests
+
+
+def test_a_second_run_refetches_nothing_fresh(page: Page, page_log: PageLog, world: dict) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    before = len(world["log"])
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_hidden()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    assert world["log"][before:] == []
+    assert len(page.get_by_test_id("match-row").all()) == 3
+
+
+def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLog, world: dict) -> None:
+    page.goto(f"{world['url']}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("archive-input").set_input_files(world["archive"])
+    page.locator("[data-testid=matching] summary").click()
+    page.get_by_test_id("directory-url").fill(f"{world['appview']}/another/")
+    page.get_by_test_id("directory-url").press("Enter")
+    before = len(world["log"])
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    assert any("/another/directory.json" in line for line in world["log"][before:])
+    expect(page.get_by_test_id("match-failures")).to_contain_text("/another/")
