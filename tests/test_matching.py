@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import csv
 import io
 import json
@@ -70,8 +71,14 @@ def world_with_people() -> FakeWorld:
     return world
 
 
+def run_in_fresh_loop(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API keeps a loop on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def run(matcher: Matcher, g: PersonGraph):
-    return asyncio.run(matcher.run(g))
+    return run_in_fresh_loop(matcher.run(g))
 
 
 def by_account(matches: list[Match]) -> dict[str, Match]:
@@ -218,7 +225,7 @@ def test_cancel_stops_the_run_and_keeps_what_was_found() -> None:
             matcher.cancel()
             return await task
 
-        report = asyncio.run(run_and_cancel())
+        report = run_in_fresh_loop(run_and_cancel())
     assert report.cancelled and "ann-smith.bsky.social" in by_account(report.matches)
 
 
@@ -237,7 +244,7 @@ def test_per_server_budget_spaces_requests() -> None:
     async def four_requests() -> None:
         await asyncio.gather(*(client.get_json(f"http://a.example/{i}") for i in range(4)))
 
-    asyncio.run(four_requests())
+    run_in_fresh_loop(four_requests())
     assert len(calls) == 4 and calls[3] - calls[0] >= 0.45
 
 
