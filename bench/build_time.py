@@ -36,7 +36,7 @@ def main() -> None:
             started = time.perf_counter()
             build_site(config, out)
             times.append(time.perf_counter() - started)
-        languages = sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != "assets")
+        languages = sorted(p.name for p in out.iterdir() if (p / "index.html").is_file())
         pages = sorted(out.rglob("*.html"))
         median = statistics.median(times)
         print(f"full build, {len(languages)} languages, {len(pages)} pages, {args.runs} runs")
