@@ -13,6 +13,8 @@ from xml.sax.saxutils import escape, quoteattr
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
+from pyscript_app.matching import Settings
+
 from .catalogs import po_path, python_msgids, read_catalog, shipped_languages
 from .config import Config
 from .errors import BuildError
@@ -203,7 +205,7 @@ class SiteWriter:
             "app": relative_url(folder, runtime.app_zip) if runtime else "",
             "messages": {msgid: gettext(msgid) for msgid in self.sources.app_msgids},
             "settings": {
-                "bluesky_appview": str(extra.get("bluesky_appview", "https://public.api.bsky.app")),
+                "bluesky_appview": str(extra.get("bluesky_appview", Settings.bluesky_appview)),
                 "directories": [site_relative(str(d)) for d in extra.get("directories", [])],
                 "mastodon_instance_urls": dict(extra.get("mastodon_instance_urls", {})),
             },

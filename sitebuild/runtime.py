@@ -92,16 +92,39 @@ def fetch_pyodide(config: Config) -> Path:
     return tarball
 
 
-def app_zip(config: Config) -> bytes:
-    """The in-browser Python package as a zip with fixed dates, so the same sources give the same bytes."""
-    package = config.root / "pyscript_app"
+def zip_files(files: list[Path], base: Path) -> bytes:
+    """A zip of ``files`` named relative to ``base``, with fixed dates: same sources, same bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(package.rglob("*.py")):
-            info = zipfile.ZipInfo(path.relative_to(config.root).as_posix(), FIXED_DATE)
+        for path in sorted(files):
+            info = zipfile.ZipInfo(path.relative_to(base).as_posix(), FIXED_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
+
+
+def app_zip(config: Config) -> bytes:
+    """The in-browser Python package, as the worker unpacks it."""
+    return zip_files(list((config.root / "pyscript_app").rglob("*.py")), config.root)
+
+
+def unpacked_runtime(tarball: Path) -> Path:
+    """The runtime files the page needs, extracted once beside the verified tarball."""
+    folder = tarball.with_suffix("")
+    if all((folder / name).is_file() for name in RUNTIME_FILES):
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball, "r:gz") as tar:
+        for name in RUNTIME_FILES:
+            try:
+                member = tar.extractfile(f"package/{name}")
+            except KeyError:
+                member = None
+            if member is None:
+                raise BuildError(f"{tarball.name}: has no {name}; is pyodide_version right?")
+            (folder / f"{name}.part").write_bytes(member.read())
+            (folder / f"{name}.part").replace(folder / name)
+    return folder
 
 
 def prepare_runtime(config: Config) -> RuntimeAssets | None:
@@ -130,15 +153,9 @@ def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
     """Phase two: copy the runtime's needed files and the app zip into the site."""
     target = out / runtime.pyodide_folder
     target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(runtime.tarball, "r:gz") as tar:
-        for name in RUNTIME_FILES:
-            try:
-                member = tar.extractfile(f"package/{name}")
-            except KeyError:
-                member = None
-            if member is None:
-                raise BuildError(f"{runtime.tarball.name}: has no {name}; is pyodide_version right?")
-            (target / name).write_bytes(member.read())
+    source = unpacked_runtime(runtime.tarball)
+    for name in RUNTIME_FILES:
+        shutil.copyfile(source / name, target / name)
     app = out / runtime.app_zip
     app.parent.mkdir(parents=True, exist_ok=True)
     app.write_bytes(runtime.app_zip_bytes)
@@ -149,14 +166,9 @@ def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
 
 
 def write_demo_archive(folder: Path, target: Path) -> None:
-    """Zip the sample archive folder the way X does, with fixed dates."""
+    """Zip the sample archive folder as X delivers an archive."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), FIXED_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
+    target.write_bytes(zip_files([p for p in folder.rglob("*") if p.is_file()], folder))
 
 
 def compile_claims(sources: list[Path], out: Path, name: str) -> tuple[int, list[str]]:
