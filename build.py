@@ -23,6 +23,7 @@ from sitebuild.config import Config, load_config
 from sitebuild.errors import BuildError
 from sitebuild.render import build_site
 from sitebuild.runtime import compile_claims
+from sitebuild.security import security_headers
 from sitebuild.serve import serve
 
 ROOT = Path(__file__).resolve().parent
@@ -37,7 +38,7 @@ def command_build(config: Config, args: argparse.Namespace) -> int:
 
 def command_serve(config: Config, args: argparse.Namespace) -> int:
     command_build(config, args)
-    serve(args.out, args.port)
+    serve(args.out, args.port, security_headers(config))
     return 0
 
 

@@ -1,9 +1,11 @@
 """The only module that knows whether it runs in a browser (micropip's ``_compat`` pattern).
 
-In Pyodide, requests are the browser's ``fetch`` (no cookies, no referrer) and responses are
-kept in the browser's Cache Storage so that a second run refetches nothing fresh. Under
-CPython, ``urllib`` runs in a thread and the cache lives for the process; plain paths are read
-from disk, so the CLI can use a directory compiled next to it.
+In Pyodide, requests are the browser's ``fetch`` (no cookies, no referrer, no redirects) and
+answers are read as a stream that stops at a size cap. Responses are kept in memory for the
+page's life; only when the person chose "Keep on this device" are they also kept in the
+browser's Cache Storage, and entries past their age are deleted. Under CPython, ``urllib`` runs
+in a thread, with the same cap and no redirects; plain paths are read from disk, so the CLI can
+use a directory compiled next to it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,6 @@ from pathlib import Path
 try:  # pragma: no cover - only in Pyodide
     import js  # type: ignore[import-not-found]
     from pyodide.ffi import to_js  # type: ignore[import-not-found]
-    from pyodide.http import pyfetch  # type: ignore[import-not-found]
 
     IN_BROWSER = True
 except ImportError:
@@ -38,16 +40,21 @@ class Response:
 
 
 class NetworkError(Exception):
-    """The server could not be reached, or the connection broke."""
+    """The server could not be reached, the connection broke, or it answered with a redirect."""
 
 
-async def fetch(url: str, timeout: float) -> Response:
-    """GET ``url``; HTTP errors are responses, network failures raise NetworkError."""
+class ResponseTooLargeError(Exception):
+    """The answer is larger than what was asked for may be: it was not read further."""
+
+
+async def fetch(url: str, timeout: float, max_bytes: int) -> Response:
+    """GET ``url``; HTTP errors are responses, network failures raise NetworkError, an answer over
+    ``max_bytes`` raises ResponseTooLargeError."""
     if IN_BROWSER:  # pragma: no cover - exercised by the browser tests
-        return await _browser_fetch(url, timeout)
+        return await _browser_fetch(url, timeout, max_bytes)
     if "://" not in url:
-        return _read_file(Path(url))
-    return await asyncio.get_running_loop().run_in_executor(_fetch_pool(), _urllib_fetch, url, timeout)
+        return _read_file(Path(url), max_bytes)
+    return await asyncio.get_running_loop().run_in_executor(_fetch_pool(), _urllib_fetch, url, timeout, max_bytes)
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -61,63 +68,142 @@ def _fetch_pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _read_file(path: Path) -> Response:
+def _read_file(path: Path, max_bytes: int) -> Response:
     try:
-        return Response(200, path.read_bytes(), {"content-type": "application/json"})
+        with path.open("rb") as handle:
+            return Response(200, _read_capped(handle.read, max_bytes), {"content-type": "application/json"})
     except FileNotFoundError:
         return Response(404, b"")
     except OSError as error:
         raise NetworkError(str(error)) from None
 
 
-def _urllib_fetch(url: str, timeout: float) -> Response:
+def _read_capped(read: Callable[[int], bytes], max_bytes: int) -> bytes:
+    """Read until the end, refusing to go past ``max_bytes``."""
+    chunks, size = [], 0
+    while chunk := read(min(64 * 1024, max_bytes + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            raise ResponseTooLargeError()
+    return b"".join(chunks)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """An API answer that redirects could send the client anywhere (a private address): refuse it."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        raise NetworkError(f"redirected ({code}) to another address")
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+def _urllib_fetch(url: str, timeout: float, max_bytes: int) -> Response:
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            return Response(answer.status, answer.read(), {k.lower(): v for k, v in answer.headers.items()})
+        with _OPENER.open(request, timeout=timeout) as answer:
+            declared = answer.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ResponseTooLargeError()
+            body = _read_capped(answer.read, max_bytes)
+            return Response(answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
     except urllib.error.HTTPError as error:
-        body = error.read() if error.fp else b""
+        body = _read_capped(error.read, max_bytes) if error.fp else b""
         return Response(error.code, body, {k.lower(): v for k, v in (error.headers or {}).items()})
     except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as error:
         raise NetworkError(str(getattr(error, "reason", error))) from None
 
 
-async def _browser_fetch(url: str, timeout: float) -> Response:  # pragma: no cover
+async def _browser_fetch(url: str, timeout: float, max_bytes: int) -> Response:  # pragma: no cover
     try:
-        answer = await pyfetch(
+        answer = await js.fetch(
             url,
-            method="GET",
-            credentials="omit",
-            referrerPolicy="no-referrer",
-            headers={"Accept": "application/json"},
-            signal=js.AbortSignal.timeout(int(timeout * 1000)),
+            to_js(
+                {
+                    "method": "GET",
+                    "credentials": "omit",
+                    "referrerPolicy": "no-referrer",
+                    "redirect": "error",
+                    "headers": {"Accept": "application/json"},
+                    "signal": js.AbortSignal.timeout(int(timeout * 1000)),
+                },
+                dict_converter=js.Object.fromEntries,
+            ),
         )
-        body = await answer.bytes()
+        declared = answer.headers.get("content-length") or ""
+        if declared.isdigit() and int(declared) > max_bytes:
+            await answer.body.cancel()
+            raise ResponseTooLargeError()
+        body = await _read_stream(answer, max_bytes)
+    except ResponseTooLargeError:
+        raise
     except Exception as error:  # the browser reports every network failure the same way
         raise NetworkError(str(error)) from None
-    return Response(answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
+    headers = {str(name).lower(): str(value) for name, value in answer.headers.entries()}
+    return Response(answer.status, body, headers)
+
+
+async def _read_stream(answer, max_bytes: int) -> bytes:  # type: ignore[no-untyped-def]  # pragma: no cover
+    """The body, chunk by chunk, cancelled as soon as it passes ``max_bytes``."""
+    if answer.body is None:
+        return b""
+    reader = answer.body.getReader()
+    chunks, size = [], 0
+    while True:
+        part = await reader.read()
+        if part.done:
+            return b"".join(chunks)
+        chunk = part.value.to_bytes()
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > max_bytes:
+            await reader.cancel()
+            raise ResponseTooLargeError()
 
 
 class ResponseCache:
-    """Fresh successful responses by URL: Cache Storage in the browser, memory elsewhere."""
+    """Fresh successful responses by URL, in memory; in the browser's Cache Storage as well only
+    when ``persistent`` (the person chose "Keep on this device"). A closed cache keeps nothing:
+    an answer that arrives after "Forget everything" is not written anywhere."""
 
-    def __init__(self, max_age: float = 24 * 3600) -> None:
+    def __init__(self, max_age: float = 24 * 3600, persistent: bool = False) -> None:
         self.max_age = max_age
+        self.persistent = persistent and IN_BROWSER
+        self.closed = False
         self.memory: dict[str, tuple[float, Response]] = {}
 
+    async def keep_on_device(self) -> None:
+        """The person consented: keep the answers had so far, and the next ones, on the device."""
+        if self.persistent or self.closed or not IN_BROWSER:
+            return
+        self.persistent = True  # pragma: no cover - browser only
+        await delete_kept_responses(self.max_age)  # pragma: no cover
+        for url, (_fetched, response) in list(self.memory.items()):  # pragma: no cover
+            await self._browser_put(url, response)
+
+    def close(self) -> None:
+        """Forget every response and keep no new one."""
+        self.closed = True
+        self.memory.clear()
+
     async def get(self, url: str) -> Response | None:
-        if IN_BROWSER:  # pragma: no cover
-            return await self._browser_get(url)
-        hit = self.memory.get(url)
-        if hit is None or time.time() - hit[0] > self.max_age:
+        if self.closed:
             return None
-        return hit[1]
+        hit = self.memory.get(url)
+        if hit is not None and time.time() - hit[0] <= self.max_age:
+            return hit[1]
+        self.memory.pop(url, None)
+        if self.persistent:  # pragma: no cover - browser only
+            return await self._browser_get(url)
+        return None
 
     async def put(self, url: str, response: Response) -> None:
-        if IN_BROWSER:  # pragma: no cover
+        if self.closed:
+            return
+        self.memory[url] = (time.time(), response)
+        if self.persistent:  # pragma: no cover - browser only
             await self._browser_put(url, response)
-        else:
-            self.memory[url] = (time.time(), response)
 
     async def _browser_get(self, url: str) -> Response | None:  # pragma: no cover
         try:
@@ -127,6 +213,7 @@ class ResponseCache:
                 return None
             fetched = float(hit.headers.get(FETCHED_HEADER) or 0)
             if time.time() - fetched > self.max_age:
+                await cache.delete(url)  # expired: not kept on the device any longer
                 return None
             body = (await hit.arrayBuffer()).to_bytes()
             return Response(hit.status, body, {"content-type": hit.headers.get("content-type") or ""})
@@ -140,6 +227,25 @@ class ResponseCache:
             headers.set("content-type", response.headers.get("content-type", "application/json"))
             headers.set(FETCHED_HEADER, str(time.time()))
             init = to_js({"status": response.status, "headers": headers}, dict_converter=js.Object.fromEntries)
-            await cache.put(url, js.Response.new(to_js(response.body), init))
+            if not self.closed:
+                await cache.put(url, js.Response.new(to_js(response.body), init))
         except Exception:  # storage off or full: the run works without the cache
             return
+
+
+async def delete_kept_responses(max_age: float | None = None) -> None:
+    """Delete the responses kept in Cache Storage: all of them, or those older than ``max_age``."""
+    if not IN_BROWSER:
+        return
+    try:  # pragma: no cover - browser only
+        if max_age is None:
+            await js.caches.delete(CACHE_NAME)
+            return
+        cache = await js.caches.open(CACHE_NAME)
+        for request in await cache.keys():
+            hit = await cache.match(request)
+            fetched = float((hit.headers.get(FETCHED_HEADER) if hit else None) or 0)
+            if time.time() - fetched > max_age:
+                await cache.delete(request)
+    except Exception:  # storage off: nothing was kept
+        return

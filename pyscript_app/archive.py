@@ -12,7 +12,7 @@ import json
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from . import N_
 from .graph import Account, KnownAccount, PersonGraph
 from .notices import ArchiveError, Notice
-from .sources import ArchiveSource, open_source
+from .sources import RELATIONS_MAX_BYTES, SMALL_FILE_MAX_BYTES, ArchiveSource, open_source
 
 DATA_FILE = re.compile(r"^(?P<kind>[a-z0-9_-]+?)(?:-part(?P<part>\d+))?\.js$")
 ID = re.compile(r"^[1-9][0-9]{0,24}$")
@@ -135,35 +135,85 @@ def find_layout(names: Iterable[str]) -> ArchiveLayout:
 # --- parsing the files ------------------------------------------------------------------------
 
 
-def parse_ytd(data: bytes, name: str) -> Any:
-    """The JSON behind ``window.YTD.<name>.partN = ``; clear errors for anything else."""
+def _not_x_format(name: str) -> ArchiveError:
+    return ArchiveError(N_("The file %(file)s is not in the format of an X archive."), file=name)
+
+
+def _damaged_json(name: str, line: int) -> ArchiveError:
+    return ArchiveError(
+        N_("The file %(file)s is damaged near line %(line)s: it is not valid JSON. Download your archive again."),
+        file=name,
+        line=line,
+    )
+
+
+def _ytd_text(data: bytes, name: str) -> tuple[str, int]:
+    """The text of a ``window.YTD.<name>.partN = …`` file and where its JSON value starts."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ArchiveError(N_("The file %(file)s is damaged: it is not text."), file=name) from None
-    stripped = text.lstrip()
-    if stripped.startswith("window."):
-        _, equals, stripped = stripped.partition("=")
-        if not equals:
-            raise ArchiveError(N_("The file %(file)s is not in the format of an X archive."), file=name)
-    elif not stripped.startswith(("[", "{")):
-        raise ArchiveError(N_("The file %(file)s is not in the format of an X archive."), file=name)
-    stripped = stripped.strip().rstrip(";")
+    start = _skip_space(text, 0)
+    if text.startswith("window.", start):
+        equals = text.find("=", start)
+        if equals < 0:
+            raise _not_x_format(name)
+        start = _skip_space(text, equals + 1)
+    if not text.startswith(("[", "{"), start):
+        raise _not_x_format(name)
+    return text, start
+
+
+WHITESPACE = re.compile(r"[ \t\n\r]*")
+DECODER = json.JSONDecoder()
+
+
+def _skip_space(text: str, position: int) -> int:
+    return WHITESPACE.match(text, position).end()  # type: ignore[union-attr]  # always matches
+
+
+def parse_ytd(data: bytes, name: str) -> Any:
+    """The JSON behind ``window.YTD.<name>.partN = ``; clear errors for anything else."""
+    text, start = _ytd_text(data, name)
     try:
-        return json.loads(stripped)
+        return json.loads(text[start:].rstrip().rstrip(";"))
     except json.JSONDecodeError as error:
-        raise ArchiveError(
-            N_("The file %(file)s is damaged near line %(line)s: it is not valid JSON. Download your archive again."),
-            file=name,
-            line=error.lineno,
-        ) from None
+        raise _damaged_json(name, text.count("\n", 0, start) + error.lineno) from None
     except RecursionError:
-        raise ArchiveError(N_("The file %(file)s is not in the format of an X archive."), file=name) from None
+        raise _not_x_format(name) from None
+
+
+def iter_ytd_records(data: bytes, name: str) -> Iterator[Any]:
+    """The records of a ``window.YTD`` list one at a time: memory holds the text and one record,
+    never the whole list as Python objects (a relations file can hold a million records)."""
+    text, position = _ytd_text(data, name)
+    if not text.startswith("[", position):
+        raise _not_x_format(name)
+    position = _skip_space(text, position + 1)
+    if text.startswith("]", position):
+        return
+    while True:
+        try:
+            record, position = DECODER.raw_decode(text, position)
+        except json.JSONDecodeError as error:
+            raise _damaged_json(name, error.lineno) from None
+        except RecursionError:
+            raise _not_x_format(name) from None
+        yield record
+        position = _skip_space(text, position)
+        if text.startswith(",", position):
+            position = _skip_space(text, position + 1)
+        elif text.startswith("]", position):
+            break
+        else:
+            raise _damaged_json(name, text.count("\n", 0, position) + 1)
+    if text[position + 1 :].strip() not in ("", ";"):
+        raise _damaged_json(name, text.count("\n", 0, position) + 1)
 
 
 def _records(value: Any, name: str) -> list[Any]:
     if not isinstance(value, list):
-        raise ArchiveError(N_("The file %(file)s is not in the format of an X archive."), file=name)
+        raise _not_x_format(name)
     return value
 
 
@@ -172,11 +222,12 @@ def read_id_list(source: ArchiveSource, parts: list[str], key: str) -> tuple[lis
     ids: dict[str, None] = {}
     bad = 0
     for part in parts:
-        for record in _records(parse_ytd(source.read(part), posixpath.basename(part)), posixpath.basename(part)):
+        name = posixpath.basename(part)
+        for record in iter_ytd_records(source.read(part, RELATIONS_MAX_BYTES), name):
             inner = record.get(key) if isinstance(record, dict) else None
-            account_id = str(inner.get("accountId", "")) if isinstance(inner, dict) else ""
-            if ID.match(account_id):
-                ids[account_id] = None
+            account_id = inner.get("accountId", "") if isinstance(inner, dict) else ""
+            if isinstance(account_id, (str, int)) and ID.match(str(account_id)):
+                ids[str(account_id)] = None
             else:
                 bad += 1
     return list(ids), bad
@@ -185,7 +236,8 @@ def read_id_list(source: ArchiveSource, parts: list[str], key: str) -> tuple[lis
 def read_account(source: ArchiveSource, layout: ArchiveLayout) -> Account | None:
     """The owner's account from ``account.js``, else from the manifest."""
     for part in layout.parts("account"):
-        for record in _records(parse_ytd(source.read(part), posixpath.basename(part)), posixpath.basename(part)):
+        name = posixpath.basename(part)
+        for record in _records(parse_ytd(source.read(part, SMALL_FILE_MAX_BYTES), name), name):
             account = record.get("account") if isinstance(record, dict) else None
             if isinstance(account, dict) and account.get("accountId"):
                 return Account(
@@ -202,7 +254,7 @@ def read_manifest(source: ArchiveSource, layout: ArchiveLayout) -> dict[str, Any
     parts = layout.parts("manifest")
     if not parts:
         return {}
-    value = parse_ytd(source.read(parts[0]), posixpath.basename(parts[0]))
+    value = parse_ytd(source.read(parts[0], SMALL_FILE_MAX_BYTES), posixpath.basename(parts[0]))
     return value if isinstance(value, dict) else {}
 
 

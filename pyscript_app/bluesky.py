@@ -16,11 +16,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from .net import PoliteClient
+from .untrusted import plain_text, safe_avatar
 
 PROFILES_PER_CALL = 25
 CLOSE_HANDLE = 0.92  # Jaro-Winkler threshold, as Sky Follower Bridge uses
 HIDDEN_LABELS = {"impersonation", "!hide", "!takedown"}
 HANDLE_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+HANDLE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+DID = re.compile(r"^did:(?:plc|web):[A-Za-z0-9._:%-]{1,253}$")
+NAME_LIMIT = 120
+BIO_LIMIT = 2_000
 
 
 def jaro_winkler(a: str, b: str, prefix_scale: float = 0.1) -> float:
@@ -77,20 +82,24 @@ class Profile:
 
     @classmethod
     def from_json(cls, data: Any) -> Profile | None:
-        if (
-            not isinstance(data, dict)
-            or not isinstance(data.get("did"), str)
-            or not isinstance(data.get("handle"), str)
-        ):
+        """A profile from an AppView answer; None unless its DID and handle are well formed."""
+        if not isinstance(data, dict):
             return None
-        labels = {str(label.get("val")) for label in data.get("labels") or [] if isinstance(label, dict)}
+        if not isinstance(data.get("did"), str) or not isinstance(data.get("handle"), str):
+            return None
+        did, handle = data["did"], data["handle"].lower()
+        if not DID.match(did) or not (HANDLE.match(handle) or handle == "handle.invalid"):
+            return None
+        labels = data.get("labels")
         return cls(
-            did=data["did"],
-            handle=data["handle"].lower(),
-            display_name=str(data.get("displayName") or ""),
-            description=str(data.get("description") or ""),
-            avatar=str(data.get("avatar") or ""),
-            labels=labels,
+            did=did,
+            handle=handle,
+            display_name=plain_text(data.get("displayName"), NAME_LIMIT),
+            description=plain_text(data.get("description"), BIO_LIMIT),
+            avatar=safe_avatar(str(data.get("avatar") or "")),
+            labels={str(label.get("val")) for label in labels if isinstance(label, dict)}
+            if isinstance(labels, list)
+            else set(),
         )
 
     @property

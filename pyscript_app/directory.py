@@ -34,6 +34,11 @@ MIN_BUCKET_BITS = 4
 MAX_BUCKET_BITS = 19
 BUCKETS_PER_SHARD_BITS = 7
 SHARD_WHEN_NEEDED = 16  # fetch the whole shard when this many of its 128 buckets are needed
+MAX_COUNT = 10**10  # more claims than X has accounts is a lie
+# What the matcher reads of a directory at the most, per kind of file.
+MANIFEST_MAX_BYTES = 64 * 1024
+BUCKET_MAX_BYTES = 1024 * 1024
+SHARD_MAX_BYTES = 8 * 1024 * 1024
 
 X_ID = re.compile(r"^[1-9][0-9]{0,24}$")
 HANDLE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
@@ -89,8 +94,30 @@ def parse_claim(value: Any) -> Claim:
     return Claim(x_id, x_handle, bluesky, mastodon, updated)
 
 
-def claim_from_row(row: list[Any]) -> Claim:
-    return Claim(str(row[0]), str(row[1]), row[2] or None, row[3] or None, str(row[4]))
+def claim_from_row(row: Any) -> Claim:
+    """A row of a bucket or shard file, validated as strictly as ``directory compile`` does."""
+    if not isinstance(row, list) or len(row) != len(FIELDS):
+        raise ClaimError(f"a directory row must be a list of {len(FIELDS)} values")
+    if not all(value is None or isinstance(value, str) for value in row):
+        raise ClaimError("every value of a directory row must be text or null")
+    claim = parse_claim(dict(zip(FIELDS, row, strict=True)))
+    if claim.row() != row:
+        raise ClaimError("a directory row must be written as 'directory compile' writes it")
+    return claim
+
+
+def _whole_number(data: dict[str, Any], key: str, low: int, high: int) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"'{key}' must be a whole number from {low} to {high}")
+    return value
+
+
+def _text(data: dict[str, Any], key: str, limit: int) -> str:
+    value = data.get(key, "")
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(f"'{key}' must be text of at most {limit} characters")
+    return value
 
 
 def bucket_bits_for(entries: int) -> int:
@@ -120,22 +147,22 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: Any) -> Manifest:
+        """A manifest within the format's limits; ValueError for anything else."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError("not a Passerelle directory")
         if data.get("version") != VERSION:
-            raise ValueError(f"directory format version {data.get('version')!r} is not supported")
-        if list(data.get("fields", [])) != list(FIELDS):
+            raise ValueError("this directory format version is not supported")
+        if data.get("fields") != list(FIELDS):
             raise ValueError("unexpected fields")
-        bucket_bits, shard_bits = int(data["bucket_bits"]), int(data["shard_bits"])
-        if not 0 <= shard_bits <= bucket_bits <= 24:
-            raise ValueError("bad bucket sizes")
+        bucket_bits = _whole_number(data, "bucket_bits", 0, MAX_BUCKET_BITS)
+        shard_bits = _whole_number(data, "shard_bits", max(bucket_bits - BUCKETS_PER_SHARD_BITS, 0), bucket_bits)
         return cls(
             bucket_bits,
             shard_bits,
-            int(data["entries"]),
-            int(data["ids"]),
-            str(data.get("updated", "")),
-            str(data.get("name", "")),
+            _whole_number(data, "entries", 0, MAX_COUNT),
+            _whole_number(data, "ids", 0, MAX_COUNT),
+            _text(data, "updated", 40),
+            _text(data, "name", 200),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -230,12 +257,17 @@ def plan_lookup(manifest: Manifest, x_ids: Iterable[str]) -> LookupPlan:
     return LookupPlan(shards, buckets)
 
 
-def claims_in(rows: Any, wanted: set[str]) -> list[Claim]:
-    """The claims of a bucket or shard file that concern ``wanted`` ids; malformed rows are skipped."""
+def claims_in(rows: Any, wanted: set[str]) -> tuple[list[Claim], int]:
+    """The claims of a bucket or shard file that concern ``wanted`` ids, and the count of rows
+    that were not valid claims (skipped)."""
     if not isinstance(rows, list):
         raise ValueError("a directory file must hold a list")
-    found = []
+    found, bad = [], 0
     for row in rows:
-        if isinstance(row, list) and len(row) == len(FIELDS) and str(row[0]) in wanted:
+        if isinstance(row, list) and row and isinstance(row[0], str) and row[0] not in wanted:
+            continue
+        try:
             found.append(claim_from_row(row))
-    return found
+        except ClaimError:
+            bad += 1
+    return found, bad

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .matching import Match
+from .untrusted import is_mastodon_address
 
 MASTODON_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
 MASTODON_IMPORT_ROWS = 20_000  # Mastodon refuses a bigger import file
@@ -22,16 +23,27 @@ class ExportFile:
     text: str
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula (``=HYPERLINK(…)``) is kept as text: ``'=…``."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
 def _csv(rows: Iterable[list[str]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerows(rows)
+    writer.writerows([neutralise_formula(cell) for cell in row] for row in rows)
     return buffer.getvalue()
 
 
 def mastodon_following_lists(matches: Iterable[Match], rows_per_file: int = MASTODON_IMPORT_ROWS) -> list[ExportFile]:
-    """Mastodon's import format, split into files Mastodon accepts; each address once."""
-    addresses = list(dict.fromkeys(m.account for m in matches if m.network == "mastodon"))
+    """Mastodon's import format, split into files Mastodon accepts; each address once, and only
+    addresses (a cell that is not ``user@host`` never reaches the file)."""
+    addresses = list(
+        dict.fromkeys(m.account for m in matches if m.network == "mastodon" and is_mastodon_address(m.account))
+    )
     chunks = [addresses[i : i + rows_per_file] for i in range(0, len(addresses), rows_per_file)] or [[]]
     files = []
     for number, chunk in enumerate(chunks, start=1):

@@ -2,19 +2,24 @@
 
 ``GET /api/v1/accounts/lookup?acct=user`` answers the account (with ``moved`` set when it
 moved) or 404. Addresses on reserved test domains (``.example``, ``.invalid``, ``.test``,
-``.localhost``) are never requested: they cannot exist.
+``.localhost``) are never requested: they cannot exist. A domain from a directory or a ``moved``
+answer is asked only if it is a public host name (no IP address, port, path or ``localhost``),
+unless the configuration maps it to a URL (``mastodon_instance_urls``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from .net import PoliteClient
+from .untrusted import account_link, is_mastodon_address, plain_text, safe_avatar
 
 RESERVED_SUFFIXES = (".example", ".invalid", ".test", ".localhost")
 MAX_MOVES = 3
+ACCOUNT_MAX_BYTES = 256 * 1024  # an Account entity is a few kilobytes
+NAME_LIMIT = 120
 
 
 def split_address(address: str) -> tuple[str, str]:
@@ -56,16 +61,21 @@ class MastodonServers:
     def base_url(self, domain: str) -> str:
         return self.instance_urls.get(domain, f"https://{domain}")
 
+    def may_ask(self, address: str) -> bool:
+        """Only addresses on public host names, or on a domain the configuration maps, are asked."""
+        user, domain = split_address(address)
+        return domain in self.instance_urls or is_mastodon_address(f"{user}@{domain}")
+
     async def lookup(self, address: str) -> MastodonAccount | None:
-        """The account now behind ``address`` (following moves), or None if it is gone."""
+        """The account now behind ``address`` (following moves), or None if it is gone or cannot be asked."""
         original = address.lower().lstrip("@")
         current = original
         for _ in range(MAX_MOVES + 1):
-            user, domain = split_address(current)
-            if not user or not domain:
+            if not self.may_ask(current):
                 return None
+            user, domain = split_address(current)
             data = await self.client.get_json(
-                f"{self.base_url(domain)}/api/v1/accounts/lookup?{urlencode({'acct': user})}"
+                f"{self.base_url(domain)}/api/v1/accounts/lookup?{urlencode({'acct': user})}", ACCOUNT_MAX_BYTES
             )
             if not isinstance(data, dict) or data.get("suspended"):
                 return None
@@ -73,11 +83,12 @@ class MastodonServers:
             if isinstance(moved, dict) and (moved.get("acct") or moved.get("username")):
                 current = _address_of(moved, domain)
                 continue
+            own_hosts = {domain, (urlsplit(self.base_url(domain)).hostname or "").lower()}
             return MastodonAccount(
                 address=current,
-                display_name=str(data.get("display_name") or data.get("username") or ""),
-                avatar=str(data.get("avatar") or ""),
-                url=str(data.get("url") or f"https://{domain}/@{user}"),
+                display_name=plain_text(data.get("display_name") or data.get("username"), NAME_LIMIT),
+                avatar=safe_avatar(str(data.get("avatar") or "")),
+                url=account_link(str(data.get("url") or ""), own_hosts, f"https://{domain}/@{user}"),
                 moved_from=original if current != original else None,
             )
         return None

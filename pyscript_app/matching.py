@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
 from . import N_
 from .bluesky import AppView, Profile, bridge_address, candidate_handles, judge, profile_url
-from .directory import Claim, Manifest, claims_in, plan_lookup
+from .directory import (
+    BUCKET_MAX_BYTES,
+    MANIFEST_MAX_BYTES,
+    SHARD_MAX_BYTES,
+    Claim,
+    Manifest,
+    claims_in,
+    plan_lookup,
+)
 from .graph import KnownAccount, PersonGraph
 from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
@@ -32,10 +40,12 @@ SEARCH_CONCURRENCY = 4
 APPVIEW_BUDGET = (2_900, 300.0)
 DIRECTORY_BUDGET = (10_000, 300.0)
 DIRECTORY_CONCURRENCY = 6
-MASTODON_CONCURRENCY = 16  # addresses checked at once, over many servers (2 at most on each)
 
 Progress = Callable[[str, int, int], None]
 Publish = Callable[[list["Match"]], None]
+# What a hostile or broken answer can raise past a source's own checks: caught at the source's
+# boundary, said as that source's failure, and the other sources go on.
+SOURCE_FAILURES = (SourceError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
 
 
 @dataclass
@@ -47,6 +57,8 @@ class Settings:
     mastodon_instance_urls: dict[str, str] = field(default_factory=dict)
     look_up_names: bool = True  # Bluesky lookups of the handles the archive reveals (off for the demo)
     search_actors: bool = True  # ... including searches by handle and name, not just exact handles
+    directories_only: bool = False  # ask the directories and nobody else: nothing is checked
+    keep_responses: bool = False  # the person chose "Keep on this device": answers may be kept there
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
@@ -56,6 +68,8 @@ class Settings:
             mastodon_instance_urls={str(k): str(v) for k, v in (data.get("mastodon_instance_urls") or {}).items()},
             look_up_names=bool(data.get("look_up_names", True)),
             search_actors=bool(data.get("search_actors", True)),
+            directories_only=bool(data.get("directories_only", False)),
+            keep_responses=bool(data.get("keep_responses", False)),
         )
 
 
@@ -114,14 +128,28 @@ def _relation(x_id: str, following: set[str], followers: set[str]) -> str:
     return "following" if x_id in following else "follower"
 
 
-def _source_failure(source: str, error: SourceError) -> Notice:
+def _source_failure(source: str, error: Exception) -> Notice:
+    """What the person reads when a source failed; anything unexpected is "could not be understood"."""
     messages = {
         "unreachable": N_("%(source)s could not be reached; its results are missing."),
         "rate-limited": N_("%(source)s asked Passerelle to slow down; some of its results are missing."),
         "malformed": N_("%(source)s sent an answer that could not be understood; its results are missing."),
         "refused": N_("%(source)s refused the request; its results are missing."),
+        "too-large": N_("%(source)s sent an answer too large to read; its results are missing."),
+        "too-slow": N_("%(source)s answered too slowly; its results are missing."),
     }
-    return Notice(messages.get(error.kind, messages["unreachable"]), {"source": source})
+    kind = error.kind if isinstance(error, SourceError) else "malformed"
+    return Notice(messages.get(kind, messages["malformed"]), {"source": source})
+
+
+def _conflicts(claims: dict[str, list[tuple[str, Claim]]]) -> set[tuple[str, str]]:
+    """(id, network) pairs for which the directories name more than one account."""
+    return {
+        (x_id, network)
+        for x_id, found in claims.items()
+        for network in ("bluesky", "mastodon")
+        if len({getattr(claim, network) for _, claim in found if getattr(claim, network)}) > 1
+    }
 
 
 class Matcher:
@@ -138,6 +166,19 @@ class Matcher:
 
     def cancel(self) -> None:
         self.client.cancel()
+
+    def _fail(self, source: str, error: Exception) -> None:
+        """Say a source's failure once."""
+        notice = _source_failure(source, error)
+        if notice not in self.failures:
+            self.failures.append(notice)
+
+    async def _contained(self, source: str, work: Awaitable[None]) -> None:
+        """Run one source's work; whatever its answers raise stays inside it."""
+        try:
+            await work
+        except SOURCE_FAILURES as error:
+            self._fail(source, error)
 
     async def run(self, graph: PersonGraph, progress: Progress | None = None, publish: Publish | None = None) -> Report:
         progress = progress or (lambda stage, done, total: None)
@@ -157,13 +198,22 @@ class Matcher:
             handles = {x_id: graph.known[x_id].handle for x_id in relations if x_id in graph.known}
             for x_id, found in claims.items():
                 handles.setdefault(x_id, found[0][1].x_handle)
-            # Directory claims and the archive's names are checked at the same time.
-            await asyncio.gather(
-                self._check_directory_claims(claims, handles, following, followers, progress, publish),
-                self._search_bluesky(graph, relations, claims, following, followers, progress, publish)
-                if self.settings.look_up_names
-                else asyncio.sleep(0),
-            )
+            if self.settings.directories_only:
+                self._unchecked_directory_claims(claims, handles, following, followers)
+                publish(list(self.found.values()))
+            else:  # directory claims and the archive's names are checked at the same time
+                await asyncio.gather(
+                    self._contained(
+                        "Bluesky",
+                        self._check_directory_claims(claims, handles, following, followers, progress, publish),
+                    ),
+                    self._contained(
+                        "Bluesky",
+                        self._search_bluesky(graph, relations, claims, following, followers, progress, publish),
+                    )
+                    if self.settings.look_up_names
+                    else asyncio.sleep(0),
+                )
         except CancelRequestedError:
             cancelled = True
         matches = sorted(self.found.values(), key=lambda m: (CONFIDENCE_ORDER[m.confidence], m.x_handle, m.network))
@@ -185,34 +235,67 @@ class Matcher:
         base = url if url.endswith("/") else url + "/"
         self.client.allow(base, DIRECTORY_CONCURRENCY, DIRECTORY_BUDGET)
         try:
-            data = await self.client.get_json(urljoin(base, "directory.json"))
+            data = await self.client.get_json(urljoin(base, "directory.json"), MANIFEST_MAX_BYTES)
             if data is None:
                 self.failures.append(Notice(N_("The directory %(source)s was not found."), {"source": base}))
                 return []
             manifest = Manifest.from_json(data)
         except SourceError as error:
-            self.failures.append(_source_failure(base, error))
+            self._fail(base, error)
             return []
-        except (ValueError, KeyError, TypeError):
+        except SOURCE_FAILURES:
             self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": base}))
             return []
         name = manifest.name or base
         paths = plan_lookup(manifest, wanted).paths(manifest)
+        skipped = 0
 
         async def fetch(path: str) -> list[Claim]:
+            nonlocal skipped
+            cap = SHARD_MAX_BYTES if path.startswith("s/") else BUCKET_MAX_BYTES
             try:
-                return claims_in(await self.client.get_json(urljoin(base, path)) or [], wanted)
-            except SourceError as error:
-                notice = _source_failure(name, error)
-                if notice not in self.failures:
-                    self.failures.append(notice)
+                found, bad = claims_in(await self.client.get_json(urljoin(base, path), cap) or [], wanted)
+            except SOURCE_FAILURES as error:
+                self._fail(name, error)
                 return []
-            except ValueError:
-                self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": name}))
-                return []
+            skipped += bad
+            return found
 
         results = await asyncio.gather(*(fetch(path) for path in paths))
+        if skipped:
+            self.failures.append(
+                Notice(
+                    N_("%(source)s has %(count)s entries that are not valid; they were skipped."),
+                    {"source": name, "count": skipped},
+                )
+            )
         return [(name, claim) for found in results for claim in found]
+
+    def _unchecked_directory_claims(
+        self, claims: dict[str, list[tuple[str, Claim]]], handles: dict[str, str], following: set[str],
+        followers: set[str],
+    ) -> None:
+        """Directories only: every claim is shown as the directory says it, checked by nobody."""
+        conflicts = _conflicts(claims)
+        for x_id, found in claims.items():
+            for source, claim in found:
+                for network, account in (("bluesky", claim.bluesky), ("mastodon", claim.mastodon)):
+                    if not account:
+                        continue
+                    conflict = (x_id, network) in conflicts
+                    match = Match(
+                        x_id=x_id,
+                        x_handle=handles.get(x_id, ""),
+                        network=network,
+                        account=account,
+                        confidence="",
+                        reasons=[],
+                        relation=_relation(x_id, following, followers),
+                        bridge=bridge_address(account) if network == "bluesky" else mastodon_bridge(account),
+                        unverified=True,
+                    )
+                    reasons = ["directory", *(["conflict"] if conflict else []), "not_checked"]
+                    self._add(match, "medium", reasons, source)
 
     async def _check_directory_claims(
         self,
@@ -231,12 +314,7 @@ class Matcher:
                     bluesky[claim.bluesky].append((x_id, source))
                 if claim.mastodon:
                     mastodon[claim.mastodon].append((x_id, source))
-        conflicts = {
-            (x_id, network)
-            for x_id, found in claims.items()
-            for network in ("bluesky", "mastodon")
-            if len({getattr(claim, network) for _, claim in found if getattr(claim, network)}) > 1
-        }
+        conflicts = _conflicts(claims)
         checking_mastodon = asyncio.ensure_future(
             self._check_mastodon(mastodon, handles, conflicts, following, followers, progress, publish)
         )
@@ -286,26 +364,22 @@ class Matcher:
         publish: Publish,
     ) -> None:
         done = 0
-        lock = asyncio.Semaphore(MASTODON_CONCURRENCY)
-        reported: set[str] = set()
 
         async def check(address: str) -> None:
+            """One address on its own server; the client keeps each server's requests to its own slots."""
             nonlocal done
-            async with lock:
-                if is_reserved(address):
-                    account, unverified = None, True
-                else:
-                    try:
-                        account, unverified = await self.mastodon.lookup(address), False
-                    except SourceError as error:
-                        domain = address.partition("@")[2]
-                        if domain not in reported:
-                            reported.add(domain)
-                            self.failures.append(_source_failure(domain, error))
-                        account, unverified = None, True
-                    if account is None and not unverified:
-                        done += 1
-                        return  # deleted or suspended: never proposed
+            failed = False
+            account = None
+            if not is_reserved(address):
+                try:
+                    account = await self.mastodon.lookup(address)
+                except SOURCE_FAILURES as error:
+                    self._fail(address.partition("@")[2], error)
+                    failed = True
+                if account is None and not failed:
+                    done += 1
+                    return  # deleted, suspended, or not a public server: never proposed
+            unverified = account is None
             for x_id, source in addresses[address]:
                 conflict = (x_id, "mastodon") in conflicts
                 final = account.address if account else address
@@ -330,7 +404,7 @@ class Matcher:
                         "directory",
                         *(["moved"] if account and account.moved_from else []),
                         *(["conflict"] if conflict else []),
-                        *(["unverified"] if unverified else []),
+                        *(["not_checked"] if failed else ["unverified"] if unverified else []),
                     ],
                     source=source,
                 )

@@ -18,14 +18,18 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._compat import NetworkError, Response, ResponseCache, fetch
+from ._compat import NetworkError, Response, ResponseCache, ResponseTooLargeError, fetch
 
-Fetcher = Callable[[str, float], Awaitable[Response]]
+Fetcher = Callable[[str, float, int], Awaitable[Response]]
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+DEFAULT_MAX_BYTES = 1024 * 1024  # a server's answer larger than its kind allows is refused unread
+HOST_DEADLINE = 60.0  # seconds a server may spend answering, in all, before it is given up
+GIVE_UP_KINDS = {"unreachable", "too-slow"}
 
 
 class SourceError(Exception):
-    """A request failed for good: ``kind`` is unreachable, malformed, refused or rate-limited."""
+    """A request failed for good: ``kind`` is unreachable, too-slow, too-large, malformed, refused or
+    rate-limited."""
 
     def __init__(self, kind: str, url: str, detail: str = "") -> None:
         super().__init__(f"{kind}: {url} {detail}".strip())
@@ -98,6 +102,7 @@ class PoliteClient:
         timeout: float = 20.0,
         max_wait: float = 60.0,
         clock: Callable[[], float] = time.time,
+        host_deadline: float = HOST_DEADLINE,
     ) -> None:
         self.fetcher = fetcher
         self.cache = cache if cache is not None else ResponseCache()
@@ -114,6 +119,10 @@ class PoliteClient:
         self.clock = clock
         self.stats = Stats()
         self.cancelled = False
+        self.host_deadline = host_deadline
+        self.unlimited_hosts: set[str] = set()
+        self.answering: dict[str, float] = {}  # seconds each server spent answering
+        self.given_up: dict[str, SourceError] = {}  # servers that failed for good: not asked again
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -127,6 +136,7 @@ class PoliteClient:
         host = self._host(url)
         self.host_concurrency[host] = concurrency
         self.budget_settings[host] = budget
+        self.unlimited_hosts.add(host)
 
     def _host(self, url: str) -> str:
         return urlsplit(url).netloc or "local"
@@ -147,8 +157,9 @@ class PoliteClient:
             await asyncio.sleep(min(left, 0.25))
         self._check()
 
-    async def get_json(self, url: str) -> Any | None:
-        """The JSON at ``url``; None for 404 or 410; SourceError when it cannot be had."""
+    async def get_json(self, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any | None:
+        """The JSON at ``url`` (at most ``max_bytes`` of it); None for 404 or 410; SourceError when
+        it cannot be had. A server that failed for good is not asked again in this run."""
         self._check()
         cached = await self.cache.get(url)
         if cached is not None:
@@ -158,21 +169,45 @@ class PoliteClient:
         slots = self.host_slots.get(host)
         if slots is None:
             slots = self.host_slots[host] = asyncio.Semaphore(self.host_concurrency.get(host, self.per_host))
-        async with self.slots, slots:
-            response = await self._fetch_with_retries(url, host)
+        # The server's own slot first: a slow server keeps its requests waiting, not everybody's.
+        async with slots, self.slots:
+            if host in self.given_up:
+                raise self.given_up[host]
+            try:
+                response = await self._fetch_with_retries(url, host, max_bytes)
+            except SourceError as error:
+                if error.kind in GIVE_UP_KINDS:
+                    self.given_up[host] = error
+                raise
         if response.status in (404, 410):
             return None
         value = self._decode(response, url)
         await self.cache.put(url, response)
         return value
 
-    async def _fetch_with_retries(self, url: str, host: str) -> Response:
+    async def _timed_fetch(self, url: str, host: str, max_bytes: int) -> Response:
+        """One request; a server past its deadline for answering is too slow to wait for."""
+        spent = self.answering.get(host, 0.0)
+        limited = host not in self.unlimited_hosts
+        if limited and spent >= self.host_deadline:
+            raise SourceError("too-slow", url)
+        timeout = min(self.timeout, self.host_deadline - spent) if limited else self.timeout
+        started = self.clock()
+        try:
+            return await self.fetcher(url, timeout, max_bytes)
+        finally:
+            self.answering[host] = spent + max(self.clock() - started, 0.0)
+
+    async def _fetch_with_retries(self, url: str, host: str, max_bytes: int) -> Response:
         for attempt in range(self.attempts):
             self._check()
             await self._respect_budget(host)
             self.stats.requests += 1
             try:
-                response = await self.fetcher(url, self.timeout)
+                response = await self._timed_fetch(url, host, max_bytes)
+            except ResponseTooLargeError:
+                self.stats.failures += 1
+                raise SourceError("too-large", url) from None
             except NetworkError as error:
                 if attempt == self.attempts - 1:
                     self.stats.failures += 1
@@ -197,6 +232,6 @@ class PoliteClient:
     def _decode(self, response: Response, url: str) -> Any:
         try:
             return json.loads(response.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[… nested too deep
             self.stats.failures += 1
             raise SourceError("malformed", url, "not JSON") from None

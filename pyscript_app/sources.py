@@ -16,7 +16,12 @@ from typing import BinaryIO, Protocol
 from . import N_
 from .notices import ArchiveError
 
-MAX_MEMBER_BYTES = 768 * 1024 * 1024
+# Pyodide's WebAssembly heap holds 2 GiB at the most, and reading a relations file costs its bytes,
+# its text and its ids (about 2.5 times its size): caps keep every read well below that. A
+# relations file of 256 MB lists about two million accounts; posts files are scanned as bytes.
+MAX_MEMBER_BYTES = 512 * 1024 * 1024
+RELATIONS_MAX_BYTES = 256 * 1024 * 1024
+SMALL_FILE_MAX_BYTES = 16 * 1024 * 1024
 CHUNK = 1024 * 1024
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 CAR_HINT = b"roots"
@@ -29,7 +34,7 @@ class ArchiveSource(Protocol):
 
     def size(self, name: str) -> int: ...
 
-    def read(self, name: str) -> bytes: ...
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes: ...
 
     def close(self) -> None: ...
 
@@ -49,7 +54,8 @@ class ZipSource:
         self.handle = handle
         try:
             self.zip = zipfile.ZipFile(handle)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        # NotImplementedError: a damaged central directory can name a compression zipfile lacks.
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError):
             handle.close()
             raise ArchiveError(
                 N_("The zip file %(file)s is incomplete or damaged. Download your archive again."), file=label
@@ -66,31 +72,36 @@ class ZipSource:
     def size(self, name: str) -> int:
         return self.infos[name].file_size
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        """A member's bytes, read into one buffer of its declared size (no growing copies)."""
         info = self.infos[name]
         if info.flag_bits & 0x1:
             raise ArchiveError(N_("This zip file is protected by a password. Use the archive exactly as X sent it."))
-        if info.file_size > MAX_MEMBER_BYTES:
+        if info.file_size > limit:
             raise _too_large(name, info.file_size)
         damaged = ArchiveError(
             N_("The file %(file)s in your archive is damaged. Download your archive again."), file=name
         )
-        data = bytearray()
+        data = bytearray(info.file_size)
+        view = memoryview(data)
+        filled = 0
         try:
             with self.zip.open(info) as member:
                 # zipfile never inflates past the declared size, and the CRC check at the end
-                # rejects a member whose real content is bigger: memory stays bounded.
-                while chunk := member.read(CHUNK):
-                    data += chunk
-                    if len(data) > info.file_size:
-                        raise damaged
+                # rejects a member whose real content differs: memory stays bounded.
+                while filled < info.file_size and (count := member.readinto(view[filled : filled + CHUNK])):
+                    filled += count
+                if filled != info.file_size or member.read(1):
+                    raise damaged
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
             raise damaged from None
         except RuntimeError:  # encrypted with a scheme zipfile reports this way
             raise ArchiveError(
                 N_("This zip file is protected by a password. Use the archive exactly as X sent it.")
             ) from None
-        return bytes(data)
+        finally:
+            view.release()
+        return data
 
 
 class FileSource:
@@ -116,9 +127,9 @@ class FileSource:
     def size(self, name: str) -> int:
         return self.files[name].stat().st_size
 
-    def read(self, name: str) -> bytes:
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
         size = self.size(name)
-        if size > MAX_MEMBER_BYTES:
+        if size > limit:
             raise _too_large(name, size)
         return self.files[name].read_bytes()
 

@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from . import N_
+from ._compat import ResponseCache
 from .archive import ArchiveReader
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_IMPORT_ROWS, bluesky_lists, mastodon_following_lists
 from .graph import PersonGraph
 from .matching import Match, Matcher, Settings
+from .net import PoliteClient
 from .notices import ArchiveError, Notice
 from .sources import open_source
 
@@ -37,6 +39,7 @@ class Session:
         self.graph: PersonGraph | None = None
         self.matcher: Matcher | None = None
         self.matches: list[Match] = []
+        self.responses = ResponseCache()  # in memory; on the device only with the person's consent
 
     def read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
         """Read what was picked; posts the counts first, returns the complete summary."""
@@ -66,7 +69,10 @@ class Session:
         return {"saved": self.graph.to_json()}
 
     def forget(self) -> dict[str, Any]:
+        """Drop everything; an answer still on its way after this is kept nowhere."""
         self.cancel()
+        self.responses.close()
+        self.responses = ResponseCache()
         self.graph, self.matches = None, []
         return {"forgotten": True}
 
@@ -74,7 +80,10 @@ class Session:
         """Find the graph's people; matches are published as they come, the report returned at the end."""
         if self.graph is None:
             raise ArchiveError(N_("There is nothing to keep yet: pick your archive first."))
-        self.matcher = Matcher(Settings.from_json(settings))
+        parsed = Settings.from_json(settings)
+        if parsed.keep_responses:
+            await self.responses.keep_on_device()
+        self.matcher = Matcher(parsed, PoliteClient(cache=self.responses))
 
         def publish_matches(matches: list[Match]) -> None:
             publish(json.dumps([m.to_json() for m in matches], ensure_ascii=False))

@@ -22,7 +22,7 @@ from jinja2.ext import babel_extract
 
 from .config import Config
 from .errors import BuildError
-from .guide import load_page
+from .guide import disallowed_target, link_targets, load_page
 
 DOMAIN = "messages"
 # js_text: a template string handed to JavaScript as is, its %(name)s placeholders filled there.
@@ -245,7 +245,6 @@ def format_status(statuses: Iterable[Status]) -> str:
 PLACEHOLDER = re.compile(
     r"%\([A-Za-z_][A-Za-z0-9_]*\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]|%[sd]|\{[A-Za-z_][A-Za-z0-9_]*\}"
 )
-LINK_TARGET = re.compile(r"\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>|<!--")
 
@@ -274,15 +273,22 @@ def message_problems(msgid: str, msgstr: str) -> list[str]:
     """What is wrong with one translation: placeholders, link targets, inline code, raw HTML."""
     problems = [
         difference
-        for label, pattern in (
-            ("placeholders", PLACEHOLDER),
-            ("link targets", LINK_TARGET),
-            ("inline code spans", INLINE_CODE),
-        )
+        for label, pattern in (("placeholders", PLACEHOLDER), ("inline code spans", INLINE_CODE))
         if (difference := _differences(label, pattern, msgid, msgstr))
     ]
-    if HTML_TAG.search(msgstr):
-        problems.append(f"raw HTML is not allowed in a translation: {HTML_TAG.search(msgstr).group(0)!r}")
+    expected, actual = link_targets(msgid), link_targets(msgstr)
+    if expected != actual:
+        problems.append(
+            f"link targets differ: msgid has {list(expected) or 'none'}, msgstr has {list(actual) or 'none'}"
+        )
+    for target in actual:
+        attribute, _, value = target.partition("=")
+        if disallowed_target(attribute, value):
+            problems.append(f"link target {value[:80]!r} is not allowed in the guide")
+    if (html := HTML_TAG.search(msgstr)) is not None:
+        problems.append(f"raw HTML is not allowed in a translation: {html.group(0)!r}")
+    if "\n" in msgstr and "\n" not in msgid:
+        problems.append("line breaks are not allowed in this translation: keep it on one line")
     return problems
 
 

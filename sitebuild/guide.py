@@ -9,7 +9,9 @@ markup. Translating a page is replacing each message, then rendering the result.
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,8 +66,12 @@ class GuidePage:
         yield from (piece for piece in self.body if isinstance(piece, Message))
 
     def translated_body(self, gettext: Callable[[str], str]) -> str:
-        """The page's Markdown with every message passed through ``gettext``."""
-        return "".join(gettext(p.text) if isinstance(p, Message) else p for p in self.body)
+        """The page's Markdown with every message passed through ``gettext``.
+
+        A message is one block: a line break in a translation could start a new block (a
+        reference definition, a heading), so translations are kept on one line.
+        """
+        return "".join(" ".join(gettext(p.text).splitlines()) if isinstance(p, Message) else p for p in self.body)
 
 
 def parse_front_matter(text: str, path: Path) -> tuple[dict[str, tuple[str, int]], str, int]:
@@ -179,35 +185,103 @@ def load_page(path: Path) -> GuidePage:
     return GuidePage(path.stem, path, meta, step, tuple(split_markdown(body, body_line)))
 
 
-class _LinkRewriter(Treeprocessor):
-    """Turns ``page:KEY`` and ``asset:PATH`` targets into relative URLs."""
+# Where a guide link or image may point: pages and assets of the site, secure web pages, e-mail,
+# and anchors. Anything else (javascript:, data:, http:, relative paths) is refused at build time.
+LINK_SCHEMES = ("page:", "asset:", "https:", "mailto:", "#")
+IMAGE_SCHEMES = ("asset:",)  # a guide image never loads from another origin
+INTERNAL_SCHEMES = ("page:", "asset:")
 
-    def __init__(self, md: markdown.Markdown, resolve: Callable[[str], str]) -> None:
+
+def disallowed_target(attribute: str, value: str) -> bool:
+    """True when a rendered ``href`` or ``src`` points somewhere the guide must never point."""
+    allowed = IMAGE_SCHEMES if attribute == "src" else LINK_SCHEMES
+    return not value.strip().lower().startswith(allowed)
+
+
+class _LinkVisitor(Treeprocessor):
+    """Hands every ``href`` and ``src`` of the rendered tree to ``visit``, which returns the value to keep."""
+
+    def __init__(self, md: markdown.Markdown, visit: Callable[[str, str], str]) -> None:
         super().__init__(md)
-        self.resolve = resolve
+        self.visit = visit
 
     def run(self, root: Element) -> None:
         for element in root.iter():
             for attribute in ("href", "src"):
                 value = element.get(attribute)
-                if value and value.startswith(("page:", "asset:")):
-                    element.set(attribute, self.resolve(value))
+                if value is not None:
+                    element.set(attribute, self.visit(attribute, value))
 
 
-class _LinkExtension(Extension):
-    def __init__(self, resolve: Callable[[str], str]) -> None:
+class _SafeExtension(Extension):
+    """No raw HTML (it is shown as text); every link and image source goes through ``visit``."""
+
+    def __init__(self, visit: Callable[[str, str], str]) -> None:
         super().__init__()
-        self.resolve = resolve
+        self.visit = visit
+        self.visitor: _LinkVisitor
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 (Markdown's API)
-        md.treeprocessors.register(_LinkRewriter(md, self.resolve), "passerelle_links", 5)
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        md.inlinePatterns.deregister("automail")  # it hides the address in entities; write [x](mailto:x)
+        self.visitor = _LinkVisitor(md, self.visit)
+        md.treeprocessors.register(self.visitor, "passerelle_links", 5)
+
+
+class _Converter:
+    """One Markdown converter, reset between documents (building one costs more than a conversion)."""
+
+    def __init__(self) -> None:
+        self.extension = _SafeExtension(lambda attribute, value: value)
+        self.markdown = markdown.Markdown(
+            extensions=["tables", "fenced_code", "sane_lists", "toc", self.extension],
+            extension_configs={"toc": {"slugify": slugify_unicode}},
+            output_format="html",
+        )
+
+    def convert(self, source: str, visit: Callable[[str, str], str]) -> str:
+        self.extension.visitor.visit = visit
+        try:
+            return self.markdown.reset().convert(source)
+        finally:
+            self.extension.visitor.visit = lambda attribute, value: value
+
+
+_CONVERTER = threading.local()
+
+
+def _convert(source: str, visit: Callable[[str, str], str]) -> str:
+    converter = getattr(_CONVERTER, "value", None)
+    if converter is None:
+        converter = _CONVERTER.value = _Converter()
+    return converter.convert(source, visit)
 
 
 def render_markdown(source: str, resolve: Callable[[str], str]) -> str:
-    """Render translated Markdown to HTML, resolving internal link targets."""
-    converter = markdown.Markdown(
-        extensions=["tables", "fenced_code", "sane_lists", "toc", _LinkExtension(resolve)],
-        extension_configs={"toc": {"slugify": slugify_unicode}},
-        output_format="html",
-    )
-    return converter.convert(source)
+    """Render translated Markdown to HTML: raw HTML stays text, internal targets become relative
+    URLs, and a target with any other scheme than the guide allows is a BuildError."""
+
+    def checked(attribute: str, value: str) -> str:
+        if disallowed_target(attribute, value):
+            kind = "image source" if attribute == "src" else "link target"
+            allowed = ", ".join(IMAGE_SCHEMES if attribute == "src" else LINK_SCHEMES)
+            raise BuildError(f"{kind} {value[:80]!r} is not allowed (only {allowed})")
+        return resolve(value) if value.startswith(INTERNAL_SCHEMES) else value
+
+    return _convert(source, checked)
+
+
+@functools.lru_cache(maxsize=4096)
+def link_targets(text: str) -> tuple[str, ...]:
+    """Every link target and image source a message renders to, sorted (for the catalog check)."""
+    if "[" not in text and "<" not in text:
+        return ()
+    found: list[str] = []
+
+    def record(attribute: str, value: str) -> str:
+        found.append(f"{attribute}={value}")
+        return value
+
+    _convert(text, record)
+    return tuple(sorted(found))

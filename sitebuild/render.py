@@ -12,15 +12,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
+from markupsafe import escape as escape_html
 
 from pyscript_app.matching import Settings
 
-from .catalogs import po_path, python_msgids, read_catalog, shipped_languages
+from .catalogs import check_catalogs, po_path, python_msgids, read_catalog, shipped_languages
 from .config import Config
 from .errors import BuildError
 from .guide import GuidePage, load_page, render_markdown
 from .languages import Language, Translator
 from .runtime import DEMO_ARCHIVE, DEMO_DIRECTORY, RuntimeAssets, prepare_runtime, write_runtime
+from .security import content_security_policy, headers_file
 
 log = logging.getLogger("passerelle.build")
 
@@ -38,6 +40,38 @@ class Sources:
     asset_versions: dict[str, str]
     runtime: RuntimeAssets | None
     app_msgids: tuple[str, ...]
+
+
+class EscapedTranslations:
+    """What Jinja's i18n extension calls: every translation escaped as text.
+
+    With ``newstyle`` gettext, Jinja marks a translation as safe HTML; a volunteer's PO file must
+    never become markup or script, so the translation is escaped before Jinja sees it.
+    """
+
+    def __init__(self, translator: Translator) -> None:
+        self.translator = translator
+
+    def gettext(self, message: str) -> Markup:
+        return escape_html(self.translator.gettext(message))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> Markup:
+        return escape_html(self.translator.ngettext(singular, plural, n))
+
+    def pgettext(self, context: str, message: str) -> Markup:
+        return self.gettext(message)
+
+    def npgettext(self, context: str, singular: str, plural: str, n: int) -> Markup:
+        return self.ngettext(singular, plural, n)
+
+
+def check_translations(config: Config) -> None:
+    """Refuse to build with a catalog that breaks a rule of ``i18n check``, naming file and line."""
+    problems = check_catalogs(config)
+    if problems:
+        listed = "\n".join(str(problem) for problem in problems[:50])
+        more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise BuildError(f"{len(problems)} translation problem(s); fix them, then build again:\n{listed}{more}")
 
 
 @dataclass(frozen=True)
@@ -71,6 +105,7 @@ def _asset_versions(static_dir: Path) -> dict[str, str]:
 def read_sources(config: Config) -> Sources:
     """Phase one: languages, catalogs, guide pages and static assets."""
     codes = [config.source_language] + [c for c in shipped_languages(config) if c != config.source_language]
+    check_translations(config)
     languages = tuple(Language.from_code(code) for code in codes)
     translators = {config.source_language: Translator()}
     for code in codes[1:]:
@@ -112,6 +147,7 @@ class SiteWriter:
         self.env.policies["ext.i18n.trimmed"] = True
         self.fallbacks: dict[str, set[str]] = {language.code: set() for language in sources.languages}
         self.steps = sorted((p.step, key) for key, p in sources.pages.items() if p.step is not None)
+        self.csp = content_security_policy(config, for_meta=True)
 
     # -- URLs ---------------------------------------------------------------------------------
 
@@ -128,16 +164,13 @@ class SiteWriter:
 
         return url, asset
 
-    def _resolver(self, url, asset, source: Path):
+    def _resolver(self, url, asset):
         def resolve(target: str) -> str:
             scheme, _, rest = target.partition(":")
-            try:
-                if scheme == "page":
-                    key, hash_, anchor = rest.partition("#")
-                    return url(key, hash_ + anchor)
-                return asset(rest)
-            except BuildError as error:
-                raise BuildError(f"{source}: {error}") from None
+            if scheme == "page":
+                key, hash_, anchor = rest.partition("#")
+                return url(key, hash_ + anchor)
+            return asset(rest)
 
         return resolve
 
@@ -157,8 +190,11 @@ class SiteWriter:
         body = ""
         meta: dict[str, str] = {}
         if page is not None:
-            resolve = self._resolver(url, asset, page.path)
-            body = Markup(render_markdown(page.translated_body(gettext), resolve))
+            resolve = self._resolver(url, asset)
+            try:
+                body = Markup(render_markdown(page.translated_body(gettext), resolve))
+            except BuildError as error:
+                raise BuildError(f"{page.path} ({language.code}): {error}") from None
             meta = {name: gettext(message.text) for name, message in page.meta.items()}
         guide = self.config.guide
         index = guide.index(key) if key in guide else None
@@ -189,6 +225,7 @@ class SiteWriter:
             "config": self.config.extra,
             "runtime": self._runtime_context(folder, gettext) if key in self.config.apps else None,
             "js_text": gettext,
+            "csp": self.csp,
             "incomplete": False,
         }
 
@@ -219,7 +256,7 @@ class SiteWriter:
         """One page; rendered again with the notice when a message fell back to the source."""
         translator = self.sources.translators[language.code]
         translator.missing.clear()
-        self.env.install_gettext_translations(translator, newstyle=True)
+        self.env.install_gettext_translations(EscapedTranslations(translator), newstyle=True)
         folder = page_path(language, key, self.home)
         template = self.env.get_template("page.html" if key in self.sources.pages else f"{key}.html")
         context = self._context(language, key, folder, translator)
@@ -237,9 +274,10 @@ class SiteWriter:
             translator = self.sources.translators[language.code]
             entries.append((language, translator.gettext(tagline), f"{language.slug}/"))
         source = self.sources.translators[self.config.source_language]
-        self.env.install_gettext_translations(source, newstyle=True)
+        self.env.install_gettext_translations(EscapedTranslations(source), newstyle=True)
         return self.env.get_template("chooser.html").render(
             entries=entries,
+            csp=self.csp,
             languages=self.sources.languages,
             asset=self.url_maker(self.sources.languages[0], "")[1],
             site_name=self.config.site_name,
@@ -279,6 +317,7 @@ class SiteWriter:
         except TemplateError as error:
             raise BuildError(f"template error: {error}") from None
         emit("sitemap.xml", self.render_sitemap())
+        emit("_headers", headers_file(self.config))
         shutil.copytree(self.config.static_dir, self.out / ASSETS, dirs_exist_ok=True)
         if self.sources.runtime is not None:
             write_runtime(self.sources.runtime, self.out)

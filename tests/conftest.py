@@ -11,6 +11,7 @@ import pytest
 
 from sitebuild.config import Config, load_config
 from sitebuild.render import build_site
+from sitebuild.security import security_headers
 from sitebuild.serve import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,12 +42,12 @@ def built_site(config: Config, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="session")
-def site_url(built_site: Path) -> Iterator[str]:
+def site_url(config: Config, built_site: Path) -> Iterator[str]:
     """The site's address, served from a subfolder to prove every URL is relative."""
     webroot = built_site
     for _ in SUBFOLDER.split("/"):
         webroot = webroot.parent
-    server = make_server(webroot, 0)
+    server = make_server(webroot, 0, headers=security_headers(config))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pyscript_app import sources
+from pyscript_app import archive
 from pyscript_app.archive import read_archive
 from pyscript_app.graph import PersonGraph
 from pyscript_app.notices import ArchiveError
@@ -252,7 +252,7 @@ def test_zip_bomb_is_stopped_with_bounded_memory(tmp_path: Path) -> None:
 
 
 def test_member_declaring_an_absurd_size_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sources, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(archive, "RELATIONS_MAX_BYTES", 1000)
     zipped = write_zip(tmp_path / "a.zip", archive_files(spec(following=people(100))))
     assert "too large to read" in error_of([zipped])
 

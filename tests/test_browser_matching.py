@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from playwright.sync_api import Page, expect
 from pyscript_app.directory import compile_directory, parse_claim
 from sitebuild.config import load_config
 from sitebuild.render import build_site
+from sitebuild.security import security_headers
 from sitebuild.serve import make_server
 from tests.archive_factory import ArchiveSpec, Mention, Post, archive_files, people, write_zip
 from tests.conftest import ROOT, PageLog
-from tests.fake_network import FakeWorld, serve
+from tests.fake_network import FakeWorld, Fault, serve
 
 ANN, BEN, CLEO, DAN, EVE = people(5)
 ARCHIVE_IDS = [ANN, BEN, CLEO, DAN, EVE, *people(30, 5_000_000_000)]
@@ -55,14 +57,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
             encoding="utf-8",
         )
         site = folder / "webroot" / "site"
-        build_site(load_config(ROOT, config_file), site)
-        server = make_server(site.parent, 0)
+        site_config = load_config(ROOT, config_file)
+        build_site(site_config, site)
+        server = make_server(site.parent, 0, headers=security_headers(site_config))
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
             yield {
                 "url": f"http://127.0.0.1:{server.server_address[1]}/site/",
                 "archive": archive,
                 "log": world.log,
+                "faults": world.faults,
                 "appview": appview,
             }
         finally:
@@ -185,3 +189,89 @@ def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLo
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     assert any("/another/directory.json" in line for line in world["log"][before:])
     expect(page.get_by_test_id("match-failures")).to_contain_text("/another/")
+
+
+CACHED_URLS = """async () => {
+    const names = await caches.keys();
+    const urls = [];
+    for (const name of names) {
+        for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+    }
+    return urls;
+}"""
+
+
+def test_answers_are_kept_on_the_device_only_with_consent(page: Page, page_log: PageLog, world: dict) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    assert page.evaluate(CACHED_URLS) == []  # not asked: kept in memory only
+    page.get_by_test_id("keep-on-device").click()
+    expect(page.get_by_test_id("matcher-status")).to_be_visible()
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    page.wait_for_function("async () => (await caches.keys()).length > 0")
+    assert any("/xrpc/" in url for url in page.evaluate(CACHED_URLS))
+    page.get_by_test_id("forget-everything").click()
+    expect(page.get_by_test_id("matcher-status")).to_be_visible()
+    assert page.evaluate(CACHED_URLS) == []
+
+
+def test_an_answer_after_forget_everything_is_kept_nowhere(page: Page, page_log: PageLog, world: dict) -> None:
+    page.goto(f"{world['url']}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("archive-input").set_input_files(world["archive"])
+    page.get_by_test_id("keep-on-device").click()
+    expect(page.get_by_test_id("matcher-status")).to_be_visible()
+    world["faults"]["/xrpc/"] = Fault("slow", times=0, seconds=1.5)
+    try:
+        before = len(world["log"])
+        page.get_by_test_id("start-matching").click()
+        deadline = time.monotonic() + 30
+        while not any("/xrpc/" in line for line in world["log"][before:]) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)  # until the AppView is answering, slowly
+        page.get_by_test_id("forget-everything").click()
+        expect(page.get_by_test_id("results")).to_be_hidden()
+        page.wait_for_timeout(3_000)  # the slow answers arrive after the forgetting
+    finally:
+        world["faults"].clear()
+    assert any("/xrpc/" in line for line in world["log"][before:])
+    assert page.evaluate(CACHED_URLS) == []
+    expect(page.get_by_test_id("results")).to_be_hidden()
+    expect(page.get_by_test_id("archive-summary")).to_be_hidden()
+
+
+def test_directories_only_asks_nobody_else(page: Page, page_log: PageLog, world: dict) -> None:
+    page.goto(f"{world['url']}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("archive-input").set_input_files(world["archive"])
+    page.get_by_test_id("directories-only").check()
+    before = len(world["log"])
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    asked = world["log"][before:]
+    assert asked and all("/dir/" in line for line in asked), asked
+    found = rows(page)
+    assert {"cleo.bsky.social", "dan@social.fakenet.org"} <= set(found) or "did:plc:cleo" in found
+    expect(page.get_by_test_id("match-row").first).to_contain_text("not checked on its network")
+
+
+def test_the_demo_runs_under_the_strict_header_policy(page: Page, page_log: PageLog, site_url: str, config) -> None:
+    policy = security_headers(config)["Content-Security-Policy"]
+    headers: dict[str, str] = {}
+
+    def record(response) -> None:
+        name = response.url.split("?")[0].rsplit("/", 1)[-1] or "page"
+        headers.setdefault(name, response.headers.get("content-security-policy", ""))
+
+    page.on("response", record)
+    page.add_init_script(
+        "window.__violations = [];"
+        "document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective));"
+    )
+    page.goto(f"{site_url}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("try-demo").click()
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    assert page.evaluate("window.__violations") == []
+    assert {headers[name] for name in ("page", "matcher-worker.js", "pyodide.asm.wasm")} == {policy}

@@ -233,7 +233,7 @@ def test_per_server_budget_spaces_requests() -> None:
     client = PoliteClient(default_budget=(2, 0.5), cache=None)
     calls: list[float] = []
 
-    async def fetcher(url: str, timeout: float):
+    async def fetcher(url: str, timeout: float, max_bytes: int):
         from pyscript_app._compat import Response
 
         calls.append(asyncio.get_event_loop().time())

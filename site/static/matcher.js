@@ -25,6 +25,11 @@
     savedText: $("[data-saved-text]"),
   };
   const numbers = new Intl.NumberFormat(config.language);
+  // The person chose "Keep on this device" (or restored what they kept): only then may answers
+  // be kept in this browser's storage. "Forget everything" starts a new generation: an answer
+  // that belongs to an older one is dropped.
+  let keptOnDevice = false;
+  let generation = 0;
   const absolute = function (url) { return new URL(url, document.baseURI).href; };
 
   // --- messages: the page's translations, with %(name)s parameters --------------------------
@@ -60,7 +65,7 @@
     if (message.type === "progress") return showProgress(message);
     if (message.type === "ready") return becomeReady(message);
     if (message.type === "summary") return showSummary(message.summary);
-    if (message.type === "matches") return results.update(message.matches);
+    if (message.type === "matches") return matching.current(message.id) && results.update(message.matches);
     const waiting = pending.get(message.id);
     if (message.type === "failed") {
       console.error("Passerelle worker failed (" + message.stage + "):", message.detail);
@@ -96,7 +101,7 @@
   function showProgress(message) {
     if (message.stage === "runtime") return;
     if (message.stage === "directories" || message.stage === "bluesky" || message.stage === "mastodon") {
-      return matching.progress(message);
+      return matching.current(message.id) && matching.progress(message);
     }
     if (message.stage === "posts" && message.total > 0) {
       ui.readingText.textContent = translate("posts", { done: message.done, total: message.total });
@@ -234,7 +239,13 @@
     const directoryList = $("[data-directory-list]");
     const addForm = $("[data-add-directory]");
     const addInput = $("[data-testid=directory-url]");
+    const directoriesOnly = $("[data-testid=directories-only]");
+    const networkParties = Array.prototype.slice.call(section.querySelectorAll("[data-network-party]"));
     const extraDirectories = [];
+    let runningId = 0;
+    directoriesOnly.addEventListener("change", function () {
+      networkParties.forEach(function (item) { item.hidden = directoriesOnly.checked; });
+    });
 
     function directories() {
       if (demoMode) return [absolute(config.demo.directory)];
@@ -303,10 +314,15 @@
         directories: directories(),
         mastodon_instance_urls: config.settings.mastodon_instance_urls,
         look_up_names: !demoMode,
+        directories_only: directoriesOnly.checked,
+        keep_responses: keptOnDevice,
       };
+      const started = generation;
       performance.mark("passerelle:matching-start");
       try {
+        runningId = nextId;
         const answer = await ask("match", { settings: settings });
+        if (started !== generation) return;  // "Forget everything" was pressed meanwhile
         if (answer.crash) console.error("Passerelle: unexpected problem in Python:\n" + answer.crash);
         if (answer.error) {
           showError(answer.error);
@@ -329,15 +345,18 @@
       } catch (error) {
         showError({ message: "Something went wrong while reading your archive.", params: {} });
       } finally {
+        runningId = 0;
         start.disabled = false;
         cancel.hidden = true;
         progressBox.hidden = true;
       }
     }
 
+    function current(id) { return id === runningId; }
+
     start.addEventListener("click", run);
     cancel.addEventListener("click", function () { ask("cancel"); });
-    return { offer: offer, reset: reset, progress: progress };
+    return { offer: offer, reset: reset, progress: progress, current: current, forgotten: function () { runningId = 0; } };
   })();
 
   // --- results: review, filter, select, export -------------------------------------------------
@@ -388,7 +407,7 @@
       avatar.height = 48;
       avatar.loading = "lazy";
       avatar.referrerPolicy = "no-referrer";
-      if (/^https?:\/\//.test(match.avatar)) avatar.src = match.avatar; else avatar.classList.add("empty");
+      if (/^https:\/\//.test(match.avatar)) avatar.src = match.avatar; else avatar.classList.add("empty");
       item.appendChild(avatar);
       const body = element("div", "match-body");
       const title = element("p", "match-title");
@@ -536,6 +555,7 @@
       const answer = await ask("save");
       if (answer.error) return showError(answer.error);
       await storage("readwrite", function (store) { return store.put({ saved: answer.saved, at: Date.now() }, KEY); });
+      keptOnDevice = true;
       showStatus("kept");
     } catch (error) {
       showStatus("storageFailed");
@@ -543,6 +563,9 @@
   }
 
   async function forgetEverything() {
+    generation++;
+    keptOnDevice = false;
+    matching.forgotten();
     try {
       await storage("readwrite", function (store) { return store.delete(KEY); });
     } catch (error) {
@@ -576,6 +599,7 @@
     ui.saved.hidden = false;
     $("[data-testid=restore-saved]").onclick = async function () {
       resetResult();
+      keptOnDevice = true;
       ui.saved.hidden = true;
       finish(await ask("restore", { saved: record.saved }));
     };
