@@ -9,6 +9,7 @@ import sys
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .archive import read_archive
 from .matching import Matcher, Settings
@@ -17,7 +18,7 @@ from .notices import ArchiveError
 MATCH_FIELDS = ("x_id", "x_handle", "network", "account", "confidence", "reasons")
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: dict[str, Any]) -> None:
     account = summary["account"]
     if account:
         name = f" ({account['display_name']})" if account.get("display_name") else ""
@@ -94,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return args.run(args)
+        return int(args.run(args))
     except ArchiveError as error:
         print(f"error: {error.notice.text}", file=sys.stderr)
         return 2

@@ -80,7 +80,8 @@ def _read_file(path: Path, max_bytes: int) -> Response:
 
 def _read_capped(read: Callable[[int], bytes], max_bytes: int) -> bytes:
     """Read until the end, refusing to go past ``max_bytes``."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while chunk := read(min(64 * 1024, max_bytes + 1 - size)):
         chunks.append(chunk)
         size += len(chunk)
@@ -149,7 +150,8 @@ async def _read_stream(answer, max_bytes: int) -> bytes:  # type: ignore[no-unty
     if answer.body is None:
         return b""
     reader = answer.body.getReader()
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         part = await reader.read()
         if part.done:

@@ -293,7 +293,7 @@ def _string(raw: bytes) -> str:
     if b"\\" not in raw:
         return raw.decode("utf-8", "replace")
     try:
-        return json.loads(b'"' + raw + b'"')
+        return str(json.loads(b'"' + raw + b'"'))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return raw.decode("utf-8", "replace")
 

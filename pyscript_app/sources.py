@@ -11,7 +11,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from . import N_
 from .notices import ArchiveError
@@ -86,7 +86,8 @@ class ZipSource:
         view = memoryview(data)
         filled = 0
         try:
-            with self.zip.open(info) as member:
+            with self.zip.open(info) as opened:
+                member = cast(zipfile.ZipExtFile, opened)
                 # zipfile never inflates past the declared size, and the CRC check at the end
                 # rejects a member whose real content differs: memory stays bounded.
                 while filled < info.file_size and (count := member.readinto(view[filled : filled + CHUNK])):
@@ -101,7 +102,7 @@ class ZipSource:
             ) from None
         finally:
             view.release()
-        return data
+        return data  # type: ignore[return-value]  # a bytearray reads like bytes, without a copy
 
 
 class FileSource:

@@ -76,7 +76,9 @@ class Session:
         self.graph, self.matches = None, []
         return {"forgotten": True}
 
-    async def match(self, settings: dict[str, Any], progress: PostProgress, publish: Callable[[str], None]) -> dict:
+    async def match(
+        self, settings: dict[str, Any], progress: PostProgress, publish: Callable[[str], None]
+    ) -> dict[str, Any]:
         """Find the graph's people; matches are published as they come, the report returned at the end."""
         if self.graph is None:
             raise ArchiveError(N_("There is nothing to keep yet: pick your archive first."))

@@ -269,7 +269,9 @@
       } catch (error) {
         url = null;
       }
-      if (!url || (url.protocol !== "https:" && url.protocol !== "http:")) {
+      // https only; plain http only for a directory on this computer (a test or a local copy)
+      const local = url && url.protocol === "http:" && ["127.0.0.1", "localhost", "[::1]"].indexOf(url.hostname) !== -1;
+      if (!url || (url.protocol !== "https:" && !local)) {
         addInput.setCustomValidity(translate("badDirectory"));
         addInput.reportValidity();
         return;
