@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.pds_server import HANDLE_DOMAIN, PdsServer, XrpcError, start_pds
+from tests.pds_server import HANDLE_DOMAIN, PDS_SOURCE, PdsServer, XrpcError, start_pds
 
 
 def follow_create(subject: str) -> dict:
@@ -107,3 +108,13 @@ def test_a_missing_install_fails_with_the_command_to_run(tmp_path: Path, monkeyp
     monkeypatch.setenv("PASSERELLE_PDS_DIR", str(tmp_path))
     with pytest.raises(pytest.fail.Exception, match=r"run tests/pds/install\.sh"), start_pds():
         pass
+
+
+def test_the_lock_pins_every_package_by_integrity_and_names_no_registry() -> None:
+    manifest = json.loads((PDS_SOURCE / "package.json").read_text())
+    lock = json.loads((PDS_SOURCE / "package-lock.json").read_text())
+    assert lock["lockfileVersion"] == 3
+    assert all(version[0].isdigit() for version in manifest["dependencies"].values())  # exact pins
+    packages = {path: entry for path, entry in lock["packages"].items() if path}
+    assert packages and all(entry.get("integrity", "").startswith("sha512-") for entry in packages.values())
+    assert not [path for path, entry in packages.items() if "resolved" in entry]
