@@ -814,7 +814,7 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
         )
         error = f'<p class="flash-message alert" role="alert">{html.escape(problem)}</p>' if problem else ""
         page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Authorization required - {html.escape(self.server_state.domain)}</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Authorization required - {html.escape(self.server_state.domain)}</title></head>
 <body><main>
 <h1>Authorization required</h1>
 <p><strong>{html.escape(app.name)}</strong> would like permission to access your account.</p>

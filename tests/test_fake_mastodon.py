@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.server
 import json
+import re
 import secrets
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from tests.fake_mastodon import FakeFediverse, serve_fediverse
 from tests.fake_network import FakeWorld
@@ -411,3 +415,75 @@ def test_a_fake_network_world_can_be_reused(setup: Setup) -> None:
     assert old.status == 200 and old.body["moved"]["acct"] == f"eve@{OTHER}"
     logged = setup.fediverse.requests(HOME, "/api/v1/accounts/lookup")
     assert [(r.method, r.status, r.token) for r in logged] == [("GET", 200, None)]
+
+
+# A third-party page doing what Passerelle's follow page will do, from its own origin: register an app,
+# send the person to the consent page, exchange the code with PKCE (WebCrypto), resolve and follow.
+BROWSER_APP = """<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script type="module">
+const params = new URLSearchParams(location.search)
+const back = location.origin + '/back'
+const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes)))
+  .replace(/[+]/g, '-').replace(/[/]/g, '_').replace(/=+$/, '')
+const call = async (url, init) => { const r = await fetch(url, init); return [r, await r.json()] }
+if (!params.get('code')) {
+  const server = params.get('server')
+  const [, app] = await call(server + '/api/v1/apps', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Passerelle', redirect_uris: back, scopes: 'read write:follows' }) })
+  const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)))
+  const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)))
+  sessionStorage.setItem('app', JSON.stringify({ ...app, verifier, server }))
+  location.href = server + '/oauth/authorize?' + new URLSearchParams({ response_type: 'code', client_id: app.client_id,
+    redirect_uri: back, scope: 'read write:follows', state: 's1', code_challenge: challenge,
+    code_challenge_method: 'S256' })
+} else {
+  const app = JSON.parse(sessionStorage.getItem('app'))
+  const [, token] = await call(app.server + '/oauth/token', { method: 'POST', body: new URLSearchParams({
+    grant_type: 'authorization_code', code: params.get('code'), client_id: app.client_id,
+    client_secret: app.client_secret, redirect_uri: back, code_verifier: app.verifier }) })
+  const headers = { Authorization: 'Bearer ' + token.access_token }
+  const [, found] = await call(app.server + '/api/v2/search?q=cleo@other.fakenet.org&type=accounts&resolve=true',
+    { headers })
+  const [followed, relationship] = await call(
+    app.server + '/api/v1/accounts/' + found.accounts[0].id + '/follow', { method: 'POST', headers })
+  document.body.dataset.result = JSON.stringify({ state: params.get('state'), following: relationship.following,
+    remaining: followed.headers.get('X-RateLimit-Remaining'), id: found.accounts[0].id })
+}
+</script></body></html>"""
+
+
+def test_a_page_of_another_origin_can_sign_in_and_follow(setup: Setup, page: Page) -> None:
+    setup.fediverse.servers[HOME].api_limit = 10_000
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    class AppPage(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = BROWSER_APP.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    app_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), AppPage)
+    threading.Thread(target=app_server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        page.goto(f"http://127.0.0.1:{app_server.server_address[1]}/start?" + urlencode({"server": setup.urls[HOME]}))
+        page.locator("input[name=username]").fill("ana")
+        page.locator("input[name=password]").fill("ana's password")
+        page.get_by_role("button", name="Authorize").click()
+        expect(page.locator("body")).to_have_attribute("data-result", re.compile("following"), timeout=15_000)
+        result = json.loads(page.locator("body").get_attribute("data-result") or "{}")
+    finally:
+        app_server.shutdown()
+        app_server.server_close()
+    assert result["state"] == "s1" and result["following"] is True and result["remaining"] == "399"
+    assert int(result["id"]) > 2**53  # kept as a string all the way
+    assert setup.fediverse.following(f"ana@{HOME}") == [f"cleo@{OTHER}"]
+    preflights = [r.path for r in setup.fediverse.requests(HOME) if r.method == "OPTIONS"]
+    assert "/oauth/token" not in preflights and any(p.endswith("/follow") for p in preflights)
+    assert not errors, errors
