@@ -78,3 +78,7 @@ def page_log(page) -> Iterator[PageLog]:
     page.on("request", lambda request: log.requests.append(request.url))
     yield log
     assert not log.errors, f"console errors: {log.errors}"
+
+
+# The real atproto PDS + PLC on loopback (tests/pds/), started only by the tests that ask for it.
+from tests.pds_server import pds, pds_rate_limited  # noqa: E402, F401
