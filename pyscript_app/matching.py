@@ -39,6 +39,7 @@ DIRECTORY_CONCURRENCY = 6
 MASTODON_CONCURRENCY = 16  # addresses checked at once, over many servers (2 at most on each)
 REQUESTS_PER_CONTACT = 2.0  # AppView requests a named contact may cost, searches and ties included
 TIES_RESERVE = 0.35  # ... of which this share is kept for counting ties
+BIO_SHOWN = 300  # characters of a candidate's bio sent to the page
 TIES_MINIMUM = 4  # ... plus a few, so that a handful of contacts can be corroborated too
 APPVIEW_SECONDS_PER_REQUEST = 300.0 / APPVIEW_BUDGET[0]  # the budget is the limit, not the network
 
@@ -104,6 +105,7 @@ class Match:
     chance: float = 0.0  # the weighed chance that this is the person (heuristic matches only)
     ties: int = 0  # confirmed contacts this account is linked to on Bluesky
     choice: str = ""  # set on the two candidates the person is asked to pick from (the X id)
+    bio: str = ""  # the start of the Bluesky bio, for the side-by-side choice
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -438,6 +440,7 @@ class Matcher:
             if ask and index < 2:
                 match.choice = person.x_id
                 confidence = scoring.LOW
+            match.bio = candidate.description[:BIO_SHOWN]
             match.evidence = [e.to_json() for e in candidate.evidence]
             match.chance = round(candidate.chance, 4)
             match.ties = next((e.count for e in candidate.evidence if e.reason == "ties"), 0)
