@@ -3,6 +3,8 @@
 Lexicons used: ``app.bsky.actor.getProfiles`` (up to 25 ``actors``, answers
 ``{"profiles": [profileViewDetailed]}``, unknown actors left out),
 ``app.bsky.actor.searchActors`` (``q``, ``limit``; answers ``{"actors": [profileView], "cursor"}``)
+``app.bsky.graph.getFollows`` / ``getFollowers`` (``actor``, ``limit`` up to 100, ``cursor``; answer
+``{"subject", "follows"|"followers": [profileView], "cursor"?}``)
 and ``app.bsky.graph.getRelationships`` (``actor`` and up to 30 ``others``, no sign-in; answers
 ``{"actor", "relationships": [{"$type": "app.bsky.graph.defs#relationship", "did", "following"?,
 "followedBy"?} | {"$type": "app.bsky.graph.defs#notFoundActor", "actor", "notFound": true}]}``).
@@ -30,6 +32,7 @@ from .scoring import (
 
 PROFILES_PER_CALL = 25
 RELATIONSHIPS_PER_CALL = 30
+FOLLOWS_PER_CALL = 100
 SEARCH_LIMIT = 25
 __all__ = ["jaro_winkler", "simplify"]
 HANDLE_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -131,6 +134,21 @@ class AppView:
         data = await self._get("app.bsky.actor.searchActors", urlencode({"q": query, "limit": limit}))
         items = data.get("actors", []) if isinstance(data, dict) else []
         return [p for p in (Profile.from_json(item) for item in items) if p is not None]
+
+    async def neighbours(self, actor: str, direction: str, cursor: str = "") -> tuple[list[str], str]:
+        """One page (100) of the DIDs ``actor`` follows (``follows``) or is followed by (``followers``),
+        and the cursor of the next page ("" at the end)."""
+        method = "app.bsky.graph.getFollows" if direction == "follows" else "app.bsky.graph.getFollowers"
+        query = urlencode([("actor", actor), ("limit", FOLLOWS_PER_CALL), *([("cursor", cursor)] if cursor else [])])
+        data = await self._get(method, query)
+        items = data.get(direction, []) if isinstance(data, dict) else []
+        dids = (
+            [i["did"] for i in items if isinstance(i, dict) and isinstance(i.get("did"), str)]
+            if isinstance(items, list)
+            else []
+        )
+        following = data.get("cursor") if isinstance(data, dict) else None
+        return dids, following if isinstance(following, str) and dids else ""
 
     async def relationships(self, actor: str, others: list[str]) -> dict[str, tuple[bool, bool]]:
         """For each of up to 30 ``others``: (``actor`` follows them, they follow ``actor``)."""

@@ -7,10 +7,13 @@ between each doubtful candidate and up to 30 "anchors": the accounts already con
 in a directory by their owner, or matched with high confidence), and the person's own account
 when it is known (``Settings.self_did``). Each call is one request; the caller gives a budget.
 
-Two ways to ask, whichever costs fewer requests: one call per candidate (actor = candidate,
-others = the anchors), or one call per anchor and 30 candidates (actor = anchor). The person's
-own account is always asked as the actor, 30 candidates a call.
-A tie to an anchor that is tied to most candidates (a very followed account) counts less.
+Three ways to ask, whichever covers more for the requests it costs: one call per candidate
+(actor = candidate, others = 30 anchors), one call per anchor and 30 candidates (actor = anchor),
+or, when the candidates are many, the anchors' neighbourhoods: a page of 100 accounts each anchor
+follows, then of its followers (``app.bsky.graph.getFollows`` / ``getFollowers``), which finds the
+ties of every candidate at once and lets far more anchors count. The person's own account is always
+asked as the actor, 30 candidates a call. A tie to an anchor that is tied to many candidates (a
+very followed account) counts less.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ POPULAR_SHARE = 0.25  # an anchor tied to more than this share of the candidates
 POPULAR_WEIGHT = 0.3
 
 Relationships = Callable[[str, list[str]], Awaitable[dict[str, tuple[bool, bool]]]]
+Neighbours = Callable[[str, str, str], Awaitable[tuple[list[str], str]]]
+NEIGHBOUR_PAGES = 2  # pages of 100 per anchor and direction: a very followed account is only sampled
+MAX_NEIGHBOUR_ANCHORS = 400
 
 
 def calls_needed(candidates: int, anchors: int, with_self: bool) -> int:
@@ -60,13 +66,19 @@ async def count_ties(
 ) -> dict[str, Ties]:
     """Ties of each candidate DID (in priority order) with the anchors; within ``budget`` requests.
 
-    Candidates that are anchors themselves, or that the budget leaves out, are absent from the answer.
+    The person's own account is asked about every candidate the budget allows (30 a call), then the
+    anchors about the first candidates. Candidates that are anchors themselves, or that the budget
+    leaves out, are absent from the answer.
     """
     anchors = [a for a in dict.fromkeys(anchors) if a and a != self_did][:PER_CALL]
     anchor_set = set(anchors)
     wanted = [c for c in dict.fromkeys(candidates) if c not in anchor_set and c != self_did]
-    wanted = wanted[: affordable(len(wanted), len(anchors), bool(self_did), budget)]
-    if not wanted or not (anchors or self_did):
+    # The person's own account first: one call for 30 candidates, the cheapest tie there is.
+    self_checked = wanted[: budget * PER_CALL] if self_did else []
+    budget -= math.ceil(len(self_checked) / PER_CALL)
+    anchored = wanted[: affordable(len(wanted), len(anchors), False, budget)] if anchors else []
+    wanted = list(dict.fromkeys(self_checked + anchored))
+    if not wanted:
         return {}
     links: dict[str, set[str]] = defaultdict(set)  # candidate -> anchors tied to it
     with_self: set[str] = set()
@@ -76,14 +88,14 @@ async def count_ties(
         async with slots:
             return await relationships(actor, others)
 
-    batches = [wanted[i : i + PER_CALL] for i in range(0, len(wanted), PER_CALL)]
-    jobs: list[tuple[str, list[str]]] = []
-    if self_did:
-        jobs += [(self_did, batch) for batch in batches]
-    if anchors and len(wanted) <= len(anchors) * len(batches):
-        jobs += [(candidate, anchors) for candidate in wanted]
-    elif anchors:
-        jobs += [(anchor, batch) for anchor in anchors for batch in batches]
+    def batches(items: list[str]) -> list[list[str]]:
+        return [items[i : i + PER_CALL] for i in range(0, len(items), PER_CALL)]
+
+    jobs: list[tuple[str, list[str]]] = [(self_did, batch) for batch in batches(self_checked)]
+    if anchored and len(anchored) <= len(anchors) * len(batches(anchored)):
+        jobs += [(candidate, anchors) for candidate in anchored]
+    elif anchored:
+        jobs += [(anchor, batch) for anchor in anchors for batch in batches(anchored)]
     answers = await asyncio.gather(*(ask(actor, others) for actor, others in jobs))
     for (actor, _), answer in zip(jobs, answers, strict=True):
         for other, (following, followed_by) in answer.items():
@@ -101,13 +113,120 @@ async def count_ties(
             tied_to[anchor] += 1
 
     def weight(anchor: str) -> float:
-        return POPULAR_WEIGHT if len(wanted) >= 8 and tied_to[anchor] > POPULAR_SHARE * len(wanted) else 1.0
+        crowded = len(anchored) >= 8 and tied_to[anchor] > POPULAR_SHARE * len(anchored)
+        return POPULAR_WEIGHT if crowded else 1.0
 
+    asked = set(anchored)
     return {
         candidate: Ties(
             contacts=sum(weight(a) for a in links.get(candidate, set())),
             contact_count=len(links.get(candidate, set())),
             with_self=candidate in with_self,
+            asked_contacts=candidate in asked,
         )
         for candidate in wanted
     }
+
+
+async def neighbourhood_ties(
+    neighbours: Neighbours,
+    candidates: list[str],
+    anchors: list[str],
+    budget: int,
+    concurrency: int = 4,
+) -> dict[str, Ties]:
+    """Ties of every candidate, from the pages of who the anchors follow and who follows them.
+
+    Pages are fetched round by round (every anchor's first page of follows, then of followers,
+    then second pages) until ``budget`` requests are spent.
+    """
+    anchors = [a for a in dict.fromkeys(anchors) if a][:MAX_NEIGHBOUR_ANCHORS]
+    wanted = set(candidates) - set(anchors)
+    if not wanted or not anchors or budget <= 0:
+        return {}
+    links: dict[str, set[str]] = defaultdict(set)
+    anchor_set = set(anchors)
+    cursors = {(anchor, direction): "" for anchor in anchors for direction in ("follows", "followers")}
+    covered: set[str] = set()
+    slots = asyncio.Semaphore(concurrency)
+    spent = 0
+
+    async def page(anchor: str, direction: str) -> None:
+        async with slots:
+            dids, cursor = await neighbours(anchor, direction, cursors[(anchor, direction)])
+        cursors[(anchor, direction)] = cursor
+        covered.add(anchor)
+        for did in dids:
+            if did in wanted or (did in anchor_set and did != anchor):
+                links[did].add(anchor)
+
+    for round_number in range(NEIGHBOUR_PAGES):
+        for direction in ("follows", "followers"):
+            # The first round asks every anchor; later rounds only where a next page exists.
+            keys = [(a, direction) for a in anchors if round_number == 0 or cursors[(a, direction)]]
+            keys = keys[: max(budget - spent, 0)]
+            if not keys:
+                continue
+            spent += len(keys)
+            await asyncio.gather(*(page(anchor, d) for anchor, d in keys))
+    tied_to: dict[str, int] = defaultdict(int)
+    for tied in links.values():
+        for anchor in tied:
+            tied_to[anchor] += 1
+
+    def weight(anchor: str) -> float:
+        crowded = len(wanted) >= 8 and tied_to[anchor] > POPULAR_SHARE * len(wanted)
+        return POPULAR_WEIGHT if crowded else 1.0
+
+    def weighted(did: str) -> float:
+        return sum(weight(a) for a in links.get(did, set()) if a in covered)
+
+    asked = len(covered) >= min(len(anchors), 10)
+    # How many ties the person's real contacts have (measured on the anchors, who are such
+    # contacts) against how many any candidate has (mostly strangers): the weight of a tie.
+    contact_rate = sum(weighted(a) for a in covered) / len(covered) if covered else 0.0
+    candidate_rate = sum(weighted(c) for c in wanted) / len(wanted)
+    return {
+        candidate: Ties(
+            contacts=weighted(candidate),
+            contact_count=len(links.get(candidate, set()) & covered),
+            asked_contacts=asked,
+            log_odds=tie_log_odds(weighted(candidate), contact_rate, candidate_rate) if asked else None,
+        )
+        for candidate in wanted
+    }
+
+
+def tie_log_odds(ties: float, contact_rate: float, candidate_rate: float) -> float:
+    """Log-likelihood ratio of seeing ``ties`` if the candidate is a contact (Poisson of mean
+    ``contact_rate``) rather than anyone (Poisson of mean ``candidate_rate``)."""
+    stranger = max(candidate_rate, 0.05)
+    contact = max(contact_rate, stranger)
+    if contact <= stranger * 1.5:
+        return 0.0  # ties do not tell contacts from strangers here
+    return ties * math.log(contact / stranger) - (contact - stranger)
+
+
+async def corroborate(
+    relationships: Relationships,
+    neighbours: Neighbours,
+    candidates: list[str],
+    anchors: list[str],
+    self_did: str,
+    budget: int,
+    concurrency: int = 4,
+) -> dict[str, Ties]:
+    """Ties of the candidates (in priority order): the cheaper of the two ways for the anchors,
+    the person's own account always through ``getRelationships``."""
+    anchors = [a for a in dict.fromkeys(anchors) if a and a != self_did]
+    wanted = [c for c in dict.fromkeys(candidates) if c not in set(anchors) and c != self_did]
+    self_calls = min(math.ceil(len(wanted) / PER_CALL), budget) if self_did else 0
+    direct = calls_needed(len(wanted), min(len(anchors), PER_CALL), False)
+    if direct <= max(budget - self_calls, 0) or len(anchors) < 5:
+        return await count_ties(relationships, wanted, anchors, self_did, budget, concurrency)
+    ties = await neighbourhood_ties(neighbours, wanted, anchors, budget - self_calls, concurrency)
+    if self_did:
+        mine = await count_ties(relationships, wanted, [], self_did, self_calls, concurrency)
+        for did, tie in mine.items():
+            ties.setdefault(did, Ties(asked_contacts=False)).with_self = tie.with_self
+    return ties

@@ -20,7 +20,7 @@ from urllib.parse import urljoin
 
 from . import N_, scoring
 from .bluesky import AppView, Profile, bridge_address, candidate_handles, profile_url
-from .corroboration import count_ties
+from .corroboration import corroborate
 from .directory import Claim, Manifest, claims_in, plan_lookup
 from .graph import KnownAccount, PersonGraph
 from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
@@ -429,11 +429,11 @@ class Matcher:
     ) -> None:
         ranked = lookup.rank(person)
         ask = scoring.is_choice(ranked)
-        shown = [c for c in ranked if scoring.level(c.chance) is not None]
-        if shown and not any(scoring.level(c.chance) in (scoring.HIGH, scoring.MEDIUM) for c in shown):
+        shown = [c for c in ranked if scoring.candidate_level(c) is not None]
+        if shown and not any(scoring.candidate_level(c) in (scoring.HIGH, scoring.MEDIUM) for c in shown):
             self.undecided += 1
         for index, candidate in enumerate(shown):
-            confidence = scoring.level(candidate.chance) or scoring.LOW
+            confidence = scoring.candidate_level(candidate) or scoring.LOW
             match = self._bluesky_match(
                 person.x_id, person.handle, lookup.profiles[candidate.did], following, followers
             )
@@ -447,17 +447,23 @@ class Matcher:
             self._add(match, confidence, [e.reason for e in candidate.evidence], "Bluesky")
 
     def _one_contact_per_account(self) -> None:
-        """A Bluesky account is one person: proposed for several X contacts, it stays with the likeliest."""
-        best: dict[str, Match] = {}
+        """A Bluesky account is one person: proposed for several X contacts, it stays with the
+        likeliest; when it is likely for more than one, none is sure: each becomes low."""
+        proposed: dict[str, list[Match]] = defaultdict(list)
         for match in self.found.values():
             if match.network == "bluesky" and match.did and match.evidence:
-                kept = best.get(match.did)
-                if kept is None or match.chance > kept.chance:
-                    best[match.did] = match
-        for key, match in list(self.found.items()):
-            heuristic = match.network == "bluesky" and match.did and match.evidence
-            if heuristic and best[match.did] is not match and match.chance < scoring.P_HIGH:
-                del self.found[key]
+                proposed[match.did].append(match)
+        for matches in proposed.values():
+            if len(matches) < 2:
+                continue
+            matches.sort(key=lambda m: -m.chance)
+            contested = matches[1].chance >= scoring.P_MEDIUM
+            for match in matches[1:] if not contested else []:
+                del self.found[match.key]
+            for match in matches if contested else []:
+                match.confidence = scoring.LOW
+                match.reasons = [*match.reasons, "several_contacts"]
+                match.evidence = [*match.evidence, {"reason": "several_contacts", "weight": 0.0, "count": len(matches)}]
 
     # --- results ----------------------------------------------------------------------------------
 
@@ -566,16 +572,21 @@ class NameLookup:
         if budget <= 0 or self.failed:
             return
         anchors = list(self.matcher.confirmed_dids())
-        doubtful: list[str] = []
+        by_rank: list[list[str]] = []  # the best candidate of every contact first, then the second...
         for person in self.people:
             ranked = self.rank(person)
             if ranked and ranked[0].chance >= scoring.P_HIGH:
                 anchors.append(ranked[0].did)
-            else:
-                doubtful += [c.did for c in scoring.worth_corroborating(ranked)]
+                continue
+            for rank, candidate in enumerate(scoring.worth_corroborating(ranked)):
+                if len(by_rank) <= rank:
+                    by_rank.append([])
+                by_rank[rank].append(candidate.did)
+        doubtful = [did for dids in by_rank for did in dids]
         try:
-            self.ties = await count_ties(
+            self.ties = await corroborate(
                 self.matcher.search_view.relationships,
+                self.matcher.search_view.neighbours,
                 doubtful,
                 anchors,
                 self.matcher.settings.self_did,

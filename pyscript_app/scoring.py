@@ -40,9 +40,21 @@ HOSTED_SUFFIXES = (".bsky.social",)
 GENERIC_LABELS = {"www", "bsky", "social", "me", "at", "blue", "sky"}
 TIE_WEIGHT = 1.4
 SELF_TIE_WEIGHT = 4.0
-TIES_CAP = 6.0
+TIES_CAP = 4.5
 LONE_TIES_CAP = 2.0
-IDENTITY_REASONS = {"exact_handle", "domain_handle", "close_handle", "same_name", "bio_links_x", "bio_names_x"}
+IDENTITY_FOR_HIGH = 3.0
+IDENTITY_FOR_MEDIUM = 1.5
+TIE_REASONS = {"ties", "tie_self", "no_ties"}
+NO_TIES_FLOOR = -1.5
+IDENTITY_REASONS = {
+    "exact_handle",
+    "domain_handle",
+    "close_handle",
+    "same_name",
+    "bio_links_x",
+    "bio_names_x",
+    "domain_is_name",
+}
 HIDDEN_LABELS = {"impersonation", "!hide", "!takedown"}
 WARNING_LABELS = {"spam", "!warn", "intolerant", "rude"}
 DISCLAIMER = re.compile(
@@ -75,6 +87,8 @@ class Ties:
     contacts: float = 0.0  # weighted count (ties to very connected accounts count less)
     contact_count: int = 0
     with_self: bool = False
+    asked_contacts: bool = True  # False: only the person's own account was asked about
+    log_odds: float | None = None  # measured weight of these ties, when the run could measure it
 
 
 @dataclass
@@ -91,6 +105,11 @@ def simplify(text: str) -> str:
     """Lower case, no accents, letters and digits only: for comparing names and handles."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
+
+
+def has_symbols(name: str) -> bool:
+    """Emoji or other symbols beyond letters, digits, spaces and plain punctuation."""
+    return any(not (c.isalnum() or c.isspace() or c in ".-'’,_") for c in name)
 
 
 def words(text: str) -> set[str]:
@@ -154,13 +173,30 @@ def handle_stems(handle: str) -> tuple[list[str], bool]:
     return [stem for stem in stems if stem], True
 
 
-def handle_evidence(x_handle: str, names: Iterable[str], profile_handle: str) -> list[Evidence]:
-    """How the Bluesky handle compares with the X handle: exact, on an own domain, close, digits."""
+def name_forms(names: Iterable[str]) -> set[str]:
+    """Handles anyone with these names might take: alexblanc, blancalex, ablanc, alexb."""
+    forms = set()
+    for name in names:
+        parts = [simplify(part) for part in name.split() if simplify(part)]
+        if not parts:
+            continue
+        forms.add("".join(parts))
+        if len(parts) >= 2:
+            first, last = parts[0], parts[-1]
+            forms.update({last + first, first[0] + last, first + last[0], last + first[0]})
+    return forms
+
+
+def handle_evidence(x_handle: str, names: Iterable[str], profile_handle: str, display_name: str = "") -> list[Evidence]:
+    """How the Bluesky handle compares with the X handle: exact, on an own domain, close, digits.
+
+    A handle made of a name (the contact's, or the account's own) is one many people want.
+    """
     wanted = simplify(x_handle)
     stems, own_domain = handle_stems(profile_handle)
     if not wanted or not stems:
         return []
-    name_like = any(letters_of(wanted) == simplify(name) for name in names if simplify(name))
+    name_like = letters_of(wanted) in name_forms([*names, display_name])
     if wanted in stems:
         weight = 3.2 if own_domain else 2.6
         if digits_of(wanted):
@@ -191,6 +227,8 @@ def name_evidence(names: Sequence[str], display_name: str, context: Context) -> 
         return []
     if theirs in ours:
         weight = 2.4 - math.log(max(context.same_name_accounts, 1))
+        if any(display_name.strip() == name.strip() and has_symbols(name) for name in names):
+            weight += 1.0  # the very same name with its emoji or punctuation: copied from X
         if len(theirs) < 5:
             weight -= 1.0
         if context.found_by_name_only:
@@ -230,9 +268,15 @@ def tie_evidence(ties: Ties | None) -> list[Evidence]:
     found = []
     if ties.with_self:
         found.append(Evidence("tie_self", SELF_TIE_WEIGHT))
-    if ties.contact_count:
+    if ties.log_odds is not None:
+        weight = max(min(ties.log_odds, TIES_CAP), NO_TIES_FLOOR)
+        if ties.contact_count:
+            found.append(Evidence("ties", weight, ties.contact_count))
+        elif not ties.with_self:
+            found.append(Evidence("no_ties", weight))
+    elif ties.contact_count:
         found.append(Evidence("ties", min(ties.contacts * TIE_WEIGHT, TIES_CAP), ties.contact_count))
-    elif not ties.with_self:
+    elif not ties.with_self and ties.asked_contacts:
         found.append(Evidence("no_ties", -0.6))
     return found
 
@@ -268,11 +312,14 @@ def weigh(x_handle: str, names: Sequence[str], candidate: Candidate, context: Co
     """Every piece of evidence about one candidate."""
     found: list[Evidence] = []
     found += bio_evidence(x_handle, candidate.description, candidate.display_name)
-    handle = handle_evidence(x_handle, names, candidate.handle)
+    handle = handle_evidence(x_handle, names, candidate.handle, candidate.display_name)
     found += handle
     if context.another_has_exact_handle and not any(e.reason in ("exact_handle", "domain_handle") for e in handle):
         found.append(Evidence("lookalike", -2.5))
     found += name_evidence(names, candidate.display_name, context)
+    stems, own_domain = handle_stems(candidate.handle)
+    if own_domain and not handle and any(simplify(name) in stems for name in names if len(simplify(name)) >= 6):
+        found.append(Evidence("domain_is_name", 1.5))
     if candidate.found_by_name and not candidate.found_by_handle:
         found.append(Evidence("found_by_name", 0.0))
     found += label_evidence(candidate.labels)
@@ -321,15 +368,27 @@ def weigh_all(
     return sorted(visible, key=lambda c: -c.chance)
 
 
-def level(chance: float) -> str | None:
-    """The calibrated level of a chance; None when it is too unlikely to show."""
-    if chance >= P_HIGH:
+def level(chance: float, identity: float | None = None) -> str | None:
+    """The calibrated level of a chance; None when it is too unlikely to show.
+
+    ``identity`` is the weight of the evidence about who the account is (all but ties): ties say
+    "someone in the person's circles", so they lift a candidate only that far on their own.
+    """
+    if chance >= P_HIGH and (identity is None or identity >= IDENTITY_FOR_HIGH):
         return HIGH
-    if chance >= P_MEDIUM:
+    if chance >= P_MEDIUM and (identity is None or identity >= IDENTITY_FOR_MEDIUM):
         return MEDIUM
     if chance >= P_SHOWN:
         return LOW
     return None
+
+
+def identity_weight(evidence: Iterable[Evidence]) -> float:
+    return sum(e.weight for e in evidence if e.reason not in TIE_REASONS)
+
+
+def candidate_level(candidate: Candidate) -> str | None:
+    return level(candidate.chance, identity_weight(candidate.evidence))
 
 
 def is_choice(ranked: Sequence[Candidate]) -> bool:
