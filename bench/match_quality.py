@@ -87,6 +87,9 @@ def figures(quality: Quality, report: Report, named: int) -> dict[str, float]:
     row["findable"] = quality.findable
     row["recall (any level)"] = quality.recall
     row["recall (pre-selected)"] = quality.found_default / quality.findable if quality.findable else 1.0
+    traceless = quality.by_habit.get("nothing_in_common", (0, 0))
+    traced = (quality.findable - traceless[0], quality.found_any - traceless[1])
+    row["recall (left a trace: handle, name or bio)"] = Quality.ratio(traced)
     row["undecided contacts"] = report.stats["undecided"]
     row["AppView req / named contact"] = report.stats["appview_requests"] / max(named, 1)
     return row
@@ -129,6 +132,10 @@ def main() -> None:
             value = statistics.median(table[variant][key])
             cells.append(f"{value:.3f}" if isinstance(value, float) and not value.is_integer() else f"{value:,.0f}")
         print(f"| {key} | {' | '.join(cells)} |")
+    worst = {variant: max(values["wrong high"]) for variant, values in table.items()}
+    lowest = {variant: min(values["default precision"]) for variant, values in table.items()}
+    print(f"| wrong high, worst seed | {' | '.join(f'{v:.0f}' for v in worst.values())} |")
+    print(f"| default precision, worst seed | {' | '.join(f'{v:.3f}' for v in lowest.values())} |")
     if args.by_habit:
         print("\nRecall per habit (without self), median:")
         for habit, values in sorted(habits.items()):

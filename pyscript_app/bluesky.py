@@ -135,20 +135,18 @@ class AppView:
         items = data.get("actors", []) if isinstance(data, dict) else []
         return [p for p in (Profile.from_json(item) for item in items) if p is not None]
 
-    async def neighbours(self, actor: str, direction: str, cursor: str = "") -> tuple[list[str], str]:
-        """One page (100) of the DIDs ``actor`` follows (``follows``) or is followed by (``followers``),
-        and the cursor of the next page ("" at the end)."""
+    async def neighbours(self, actor: str, direction: str, cursor: str = "") -> tuple[list[Profile], str]:
+        """One page (100) of the accounts ``actor`` follows (``follows``) or is followed by
+        (``followers``), and the cursor of the next page ("" at the end)."""
         method = "app.bsky.graph.getFollows" if direction == "follows" else "app.bsky.graph.getFollowers"
         query = urlencode([("actor", actor), ("limit", FOLLOWS_PER_CALL), *([("cursor", cursor)] if cursor else [])])
         data = await self._get(method, query)
         items = data.get(direction, []) if isinstance(data, dict) else []
-        dids = (
-            [i["did"] for i in items if isinstance(i, dict) and isinstance(i.get("did"), str)]
-            if isinstance(items, list)
-            else []
+        profiles = (
+            [p for p in (Profile.from_json(i) for i in items) if p is not None] if isinstance(items, list) else []
         )
         following = data.get("cursor") if isinstance(data, dict) else None
-        return dids, following if isinstance(following, str) and dids else ""
+        return profiles, following if isinstance(following, str) and profiles else ""
 
     async def relationships(self, actor: str, others: list[str]) -> dict[str, tuple[bool, bool]]:
         """For each of up to 30 ``others``: (``actor`` follows them, they follow ``actor``)."""

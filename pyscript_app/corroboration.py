@@ -22,6 +22,8 @@ import asyncio
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from .scoring import Ties
 
@@ -30,7 +32,24 @@ POPULAR_SHARE = 0.25  # an anchor tied to more than this share of the candidates
 POPULAR_WEIGHT = 0.3
 
 Relationships = Callable[[str, list[str]], Awaitable[dict[str, tuple[bool, bool]]]]
-Neighbours = Callable[[str, str, str], Awaitable[tuple[list[str], str]]]
+
+
+class Account(Protocol):
+    did: str
+
+
+Neighbours = Callable[[str, str, str], Awaitable[tuple[list[Any], str]]]
+
+
+@dataclass
+class Corroboration:
+    """Ties of the candidates asked about, and the accounts met in the anchors' neighbourhoods
+    (with their ties), where a contact not found by search may be."""
+
+    ties: dict[str, Ties] = field(default_factory=dict)
+    met: dict[str, Any] = field(default_factory=dict)  # did -> account (a Profile)
+
+
 NEIGHBOUR_PAGES = 2  # pages of 100 per anchor and direction: a very followed account is only sampled
 MAX_NEIGHBOUR_ANCHORS = 400
 
@@ -134,18 +153,20 @@ async def neighbourhood_ties(
     anchors: list[str],
     budget: int,
     concurrency: int = 4,
-) -> dict[str, Ties]:
+) -> Corroboration:
     """Ties of every candidate, from the pages of who the anchors follow and who follows them.
 
     Pages are fetched round by round (every anchor's first page of follows, then of followers,
-    then second pages) until ``budget`` requests are spent.
+    then second pages) until ``budget`` requests are spent. Every account met is kept, with its
+    ties: as it was met *because* it is tied, its ties weigh less (see :func:`tie_log_odds`).
     """
     anchors = [a for a in dict.fromkeys(anchors) if a][:MAX_NEIGHBOUR_ANCHORS]
     wanted = set(candidates) - set(anchors)
     if not wanted or not anchors or budget <= 0:
-        return {}
+        return Corroboration()
     links: dict[str, set[str]] = defaultdict(set)
     anchor_set = set(anchors)
+    met: dict[str, Any] = {}
     cursors = {(anchor, direction): "" for anchor in anchors for direction in ("follows", "followers")}
     covered: set[str] = set()
     slots = asyncio.Semaphore(concurrency)
@@ -153,12 +174,14 @@ async def neighbourhood_ties(
 
     async def page(anchor: str, direction: str) -> None:
         async with slots:
-            dids, cursor = await neighbours(anchor, direction, cursors[(anchor, direction)])
+            accounts, cursor = await neighbours(anchor, direction, cursors[(anchor, direction)])
         cursors[(anchor, direction)] = cursor
         covered.add(anchor)
-        for did in dids:
-            if did in wanted or (did in anchor_set and did != anchor):
-                links[did].add(anchor)
+        for account in accounts:
+            if account.did != anchor:
+                links[account.did].add(anchor)
+                if account.did not in wanted and account.did not in anchor_set:
+                    met[account.did] = account
 
     for round_number in range(NEIGHBOUR_PAGES):
         for direction in ("follows", "followers"):
@@ -170,8 +193,8 @@ async def neighbourhood_ties(
             spent += len(keys)
             await asyncio.gather(*(page(anchor, d) for anchor, d in keys))
     tied_to: dict[str, int] = defaultdict(int)
-    for tied in links.values():
-        for anchor in tied:
+    for did in wanted:
+        for anchor in links.get(did, set()):
             tied_to[anchor] += 1
 
     def weight(anchor: str) -> float:
@@ -186,25 +209,28 @@ async def neighbourhood_ties(
     # contacts) against how many any candidate has (mostly strangers): the weight of a tie.
     contact_rate = sum(weighted(a) for a in covered) / len(covered) if covered else 0.0
     candidate_rate = sum(weighted(c) for c in wanted) / len(wanted)
-    return {
-        candidate: Ties(
-            contacts=weighted(candidate),
-            contact_count=len(links.get(candidate, set()) & covered),
-            asked_contacts=asked,
-            log_odds=tie_log_odds(weighted(candidate), contact_rate, candidate_rate) if asked else None,
-        )
-        for candidate in wanted
-    }
+
+    def ties(did: str, met_by_ties: bool) -> Ties:
+        odds = tie_log_odds(weighted(did), contact_rate, candidate_rate, met_by_ties) if asked else None
+        return Ties(weighted(did), len(links.get(did, set()) & covered), asked_contacts=asked, log_odds=odds)
+
+    found = {did: ties(did, False) for did in wanted}
+    found.update({did: ties(did, True) for did in met})
+    return Corroboration(found, met)
 
 
-def tie_log_odds(ties: float, contact_rate: float, candidate_rate: float) -> float:
+def tie_log_odds(ties: float, contact_rate: float, candidate_rate: float, met_by_ties: bool = False) -> float:
     """Log-likelihood ratio of seeing ``ties`` if the candidate is a contact (Poisson of mean
-    ``contact_rate``) rather than anyone (Poisson of mean ``candidate_rate``)."""
+    ``contact_rate``) rather than anyone (Poisson of mean ``candidate_rate``); for an account
+    met only because it has a tie, both given at least one."""
     stranger = max(candidate_rate, 0.05)
     contact = max(contact_rate, stranger)
     if contact <= stranger * 1.5:
         return 0.0  # ties do not tell contacts from strangers here
-    return ties * math.log(contact / stranger) - (contact - stranger)
+    odds = ties * math.log(contact / stranger) - (contact - stranger)
+    if met_by_ties:
+        odds -= math.log((1 - math.exp(-contact)) / (1 - math.exp(-stranger)))
+    return odds
 
 
 async def corroborate(
@@ -215,7 +241,7 @@ async def corroborate(
     self_did: str,
     budget: int,
     concurrency: int = 4,
-) -> dict[str, Ties]:
+) -> Corroboration:
     """Ties of the candidates (in priority order): the cheaper of the two ways for the anchors,
     the person's own account always through ``getRelationships``."""
     anchors = [a for a in dict.fromkeys(anchors) if a and a != self_did]
@@ -223,10 +249,10 @@ async def corroborate(
     self_calls = min(math.ceil(len(wanted) / PER_CALL), budget) if self_did else 0
     direct = calls_needed(len(wanted), min(len(anchors), PER_CALL), False)
     if direct <= max(budget - self_calls, 0) or len(anchors) < 5:
-        return await count_ties(relationships, wanted, anchors, self_did, budget, concurrency)
-    ties = await neighbourhood_ties(neighbours, wanted, anchors, budget - self_calls, concurrency)
+        return Corroboration(await count_ties(relationships, wanted, anchors, self_did, budget, concurrency))
+    found = await neighbourhood_ties(neighbours, wanted, anchors, budget - self_calls, concurrency)
     if self_did:
         mine = await count_ties(relationships, wanted, [], self_did, self_calls, concurrency)
         for did, tie in mine.items():
-            ties.setdefault(did, Ties(asked_contacts=False)).with_self = tie.with_self
-    return ties
+            found.ties.setdefault(did, Ties(asked_contacts=False)).with_self = tie.with_self
+    return found

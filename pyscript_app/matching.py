@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -584,7 +584,7 @@ class NameLookup:
                 by_rank[rank].append(candidate.did)
         doubtful = [did for dids in by_rank for did in dids]
         try:
-            self.ties = await corroborate(
+            found = await corroborate(
                 self.matcher.search_view.relationships,
                 self.matcher.search_view.neighbours,
                 doubtful,
@@ -596,3 +596,26 @@ class NameLookup:
         except SourceError as error:
             self.failed = True
             self.matcher.failures.append(_source_failure("Bluesky", error))
+            return
+        self.ties = found.ties
+        self.discover(found.met.values())
+
+    def discover(self, accounts: Iterable[Profile]) -> None:
+        """Contacts not yet decided may be among the accounts met around the confirmed ones:
+        those bearing their name, or a handle made from their X handle, become candidates."""
+        by_name: dict[str, list[Profile]] = defaultdict(list)
+        by_stem: dict[str, list[Profile]] = defaultdict(list)
+        for profile in accounts:
+            if isinstance(profile, Profile) and not profile.hidden:
+                if scoring.simplify(profile.display_name):
+                    by_name[scoring.simplify(profile.display_name)].append(profile)
+                for stem in scoring.handle_stems(profile.handle)[0]:
+                    by_stem[scoring.letters_of(stem)].append(profile)
+        for person in self.people:
+            if self.decided(person):
+                continue
+            for name in scoring.names_for(person.handle, person.names):
+                for profile in by_name.get(scoring.simplify(name), []):
+                    self.add(person, profile, by_name=True)
+            for profile in by_stem.get(scoring.letters_of(scoring.simplify(person.handle)), []):
+                self.add(person, profile, by_handle=True)

@@ -29,8 +29,8 @@ MEDIUM = "medium"
 LOW = "low"
 
 # Thresholds on the chance that a candidate is the person (see bench/match_quality.py).
-P_HIGH = 0.985
-P_MEDIUM = 0.85
+P_HIGH = 0.99
+P_MEDIUM = 0.9
 P_SHOWN = 0.12  # below this, the candidate is not shown at all
 P_CHOICE = 0.25  # two candidates at least this likely, together most of the chance: ask the person
 NONE_SCORE = 2.2  # "none of these candidates": a third of X accounts are on Bluesky at best
@@ -43,7 +43,7 @@ SELF_TIE_WEIGHT = 4.0
 TIES_CAP = 4.5
 LONE_TIES_CAP = 2.0
 IDENTITY_FOR_HIGH = 3.0
-IDENTITY_FOR_MEDIUM = 1.5
+IDENTITY_FOR_MEDIUM = 2.5
 TIE_REASONS = {"ties", "tie_self", "no_ties"}
 NO_TIES_FLOOR = -1.5
 IDENTITY_REASONS = {

@@ -50,6 +50,9 @@ class FakeWorld:
     lock: threading.Lock = field(default_factory=threading.Lock)
     _index: dict[str, dict[str, Any]] = field(default_factory=dict)
     _index_size: int = -1
+    _followers: dict[str, list[str]] | None = None
+    _search_rows: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
+    _search_size: int = -1
 
     def add_bluesky(
         self,
@@ -86,7 +89,7 @@ class FakeWorld:
 
     def followers_of(self, did: str) -> list[str]:
         with self.lock:
-            if getattr(self, "_followers", None) is None:
+            if self._followers is None:
                 index: dict[str, list[str]] = {}
                 for follower, followed in self.follows.items():
                     for target in followed:
@@ -98,7 +101,7 @@ class FakeWorld:
         """Profiles whose handle (with or without its dots and hyphens) or display name holds the term,
         the most followed first, then those whose bio holds it, as the real search ranks them."""
         with self.lock:
-            if getattr(self, "_search_size", -1) != len(self.bluesky):
+            if self._search_size != len(self.bluesky):
                 self._search_rows = [
                     (
                         p["handle"].lower(),
