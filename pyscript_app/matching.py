@@ -614,7 +614,9 @@ class NameLookup:
         for person in self.people:
             if self.decided(person):
                 continue
-            for name in scoring.names_for(person.handle, person.names):
+            names = scoring.names_for(person.handle, person.names)
+            # Without a name, the handle may be one ("jeananderson" for Jean Anderson).
+            for name in names or [scoring.letters_of(scoring.simplify(person.handle))]:
                 for profile in by_name.get(scoring.simplify(name), []):
                     self.add(person, profile, by_name=True)
             for profile in by_stem.get(scoring.letters_of(scoring.simplify(person.handle)), []):

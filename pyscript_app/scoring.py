@@ -54,6 +54,7 @@ IDENTITY_REASONS = {
     "bio_links_x",
     "bio_names_x",
     "domain_is_name",
+    "handle_is_name",
 }
 HIDDEN_LABELS = {"impersonation", "!hide", "!takedown"}
 WARNING_LABELS = {"spam", "!warn", "intolerant", "rude"}
@@ -317,6 +318,9 @@ def weigh(x_handle: str, names: Sequence[str], candidate: Candidate, context: Co
     if context.another_has_exact_handle and not any(e.reason in ("exact_handle", "domain_handle") for e in handle):
         found.append(Evidence("lookalike", -2.5))
     found += name_evidence(names, candidate.display_name, context)
+    handle_letters = letters_of(simplify(x_handle))
+    if not names and len(handle_letters) >= 6 and handle_letters == simplify(candidate.display_name):
+        found.append(Evidence("handle_is_name", 1.5))  # X handle "jeananderson", name "Jean Anderson"
     stems, own_domain = handle_stems(candidate.handle)
     if own_domain and not handle and any(simplify(name) in stems for name in names if len(simplify(name)) >= 6):
         found.append(Evidence("domain_is_name", 1.5))

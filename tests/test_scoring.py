@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 
@@ -10,6 +11,12 @@ from bench.world import measure, small_world
 from pyscript_app import scoring
 from pyscript_app.corroboration import affordable, calls_needed, count_ties
 from pyscript_app.scoring import Candidate, Ties, bio_evidence, handle_evidence, handle_stems, level, weigh_all
+
+
+def in_a_thread(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API keeps a loop on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def candidate(handle: str, name: str = "", bio: str = "", did: str = "", **flags: object) -> Candidate:
@@ -176,13 +183,13 @@ def test_count_ties_asks_within_the_budget_and_discounts_popular_anchors() -> No
         return {o: (o in follows.get(actor, ()), actor in follows.get(o, ())) for o in others}
 
     candidates = [f"c{i}" for i in range(1, 11)]
-    ties = asyncio.run(count_ties(relationships, candidates, ["a1", "a2", "a3", "famous"], "me", budget=50))
+    ties = in_a_thread(count_ties(relationships, candidates, ["a1", "a2", "a3", "famous"], "me", budget=50))
     assert ties["c1"].contact_count == 4 and ties["c1"].contacts == pytest.approx(3.3)  # "famous" counts 0.3
     assert ties["c2"].with_self and not ties["c3"].with_self
     assert len(calls) == calls_needed(10, 4, True) == 5
     assert all(len(others) <= 30 for _, others in calls)
     calls.clear()
-    few = asyncio.run(count_ties(relationships, candidates, ["a1"], "", budget=0))
+    few = in_a_thread(count_ties(relationships, candidates, ["a1"], "", budget=0))
     assert few == {} and calls == []
 
 
@@ -196,7 +203,8 @@ def test_small_world_defaults_are_safe_to_follow() -> None:
     selected = right = high = wrong_high = findable = found = 0
     for seed in (11, 12, 13):
         world = small_world(seed)
-        report, _ = run_matcher(world, with_self=False)
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright keeps a loop on this one
+            report, _ = thread.submit(run_matcher, world, False).result()
         quality = measure(world, [m.to_json() for m in report.matches])
         selected, right = selected + quality.default_selected[0], right + quality.default_selected[1]
         high, wrong_high = (
@@ -209,3 +217,19 @@ def test_small_world_defaults_are_safe_to_follow() -> None:
     assert high > 20 and wrong_high == 0
     assert selected > 30 and right / selected >= 0.93
     assert found / findable >= 0.65
+
+
+def test_the_time_estimate_and_the_self_setting() -> None:
+    from pyscript_app.matching import Settings, estimate_seconds
+
+    assert estimate_seconds(100) < 60 < estimate_seconds(400)  # the page says so above a minute
+    assert Settings.from_json({"self_did": "did:plc:abc"}).self_did == "did:plc:abc"
+    assert Settings.from_json({"self_did": "alice.bsky.social"}).self_did == ""
+    assert Settings.from_json({"self_did": "did:plc:\n"}).self_did == ""
+
+
+def test_a_handle_that_is_a_name_counts_when_the_archive_gives_no_name() -> None:
+    [alone] = weigh_all("jeananderson", [], [candidate("jean-kiwi.bsky.social", "Jean Anderson")])
+    assert reasons(alone.evidence) == {"handle_is_name": 1.5}
+    [named] = weigh_all("jeananderson", ["Jean Anderson"], [candidate("jean-kiwi.bsky.social", "Jean Anderson")])
+    assert "handle_is_name" not in reasons(named.evidence)
