@@ -16,6 +16,7 @@ from .matching import Matcher, Settings
 from .notices import ArchiveError
 
 MATCH_FIELDS = ("x_id", "x_handle", "network", "account", "confidence", "reasons")
+EVIDENCE_FIELDS = ("evidence", "chance", "ties")  # for heuristic Bluesky matches: reasons with weights
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -64,7 +65,12 @@ def command_match(args: argparse.Namespace) -> int:
     graph = read_archive(args.paths)
     matcher = Matcher(load_settings(args.config))
     report = asyncio.run(matcher.run(graph))
-    matches = [{key: getattr(m, key) for key in MATCH_FIELDS} for m in report.matches]
+    matches = [
+        {key: getattr(m, key) for key in MATCH_FIELDS}
+        | ({key: getattr(m, key) for key in EVIDENCE_FIELDS} if m.evidence else {})
+        | ({"choice": m.choice} if m.choice else {})
+        for m in report.matches
+    ]
     stats = report.stats | {"failures": [f.text for f in report.failures]}
     if args.json:
         print(json.dumps({"matches": matches, "stats": stats}, ensure_ascii=False))

@@ -1,7 +1,10 @@
 """Finding the person's X relations on Bluesky and Mastodon, from the most trusted source down.
 
 1. Opt-in directories keyed by X id (claims made by the people themselves).
-2. Bluesky's public AppView, for ids whose handle the archive reveals.
+2. Bluesky's public AppView, for ids whose handle the archive reveals (followed and followers):
+   exact handles, one search by handle, one by name, then ties with the confirmed contacts
+   (:mod:`pyscript_app.corroboration`), all within ``REQUESTS_PER_CONTACT`` requests a contact;
+   the evidence is weighed into calibrated levels by :mod:`pyscript_app.scoring`.
 3. Every Mastodon address is checked on its own server.
 Blocked and muted people are never looked up. A failing source is reported and the others go on.
 """
@@ -10,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-from . import N_
-from .bluesky import AppView, Profile, bridge_address, candidate_handles, judge, profile_url
+from . import N_, scoring
+from .bluesky import AppView, Profile, bridge_address, candidate_handles, profile_url
+from .corroboration import corroborate
 from .directory import (
     BUCKET_MAX_BYTES,
     MANIFEST_MAX_BYTES,
@@ -40,6 +44,11 @@ SEARCH_CONCURRENCY = 4
 APPVIEW_BUDGET = (2_900, 300.0)
 DIRECTORY_BUDGET = (10_000, 300.0)
 DIRECTORY_CONCURRENCY = 6
+REQUESTS_PER_CONTACT = 2.0  # AppView requests a named contact may cost, searches and ties included
+TIES_RESERVE = 0.35  # ... of which this share is kept for counting ties
+BIO_SHOWN = 300  # characters of a candidate's bio sent to the page
+TIES_MINIMUM = 4  # ... plus a few, so that a handful of contacts can be corroborated too
+APPVIEW_SECONDS_PER_REQUEST = 300.0 / APPVIEW_BUDGET[0]  # the budget is the limit, not the network
 
 Progress = Callable[[str, int, int], None]
 Publish = Callable[[list["Match"]], None]
@@ -59,6 +68,8 @@ class Settings:
     search_actors: bool = True  # ... including searches by handle and name, not just exact handles
     directories_only: bool = False  # ask the directories and nobody else: nothing is checked
     keep_responses: bool = False  # the person chose "Keep on this device": answers may be kept there
+    corroborate: bool = True  # ... and ties with the confirmed contacts (app.bsky.graph.getRelationships)
+    self_did: str = ""  # the person's own Bluesky account, once known (sign-in): ties with it count most
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
@@ -70,7 +81,19 @@ class Settings:
             search_actors=bool(data.get("search_actors", True)),
             directories_only=bool(data.get("directories_only", False)),
             keep_responses=bool(data.get("keep_responses", False)),
+            corroborate=bool(data.get("corroborate", True)),
+            self_did=_did_or_empty(data.get("self_did")),
         )
+
+
+def _did_or_empty(value: Any) -> str:
+    text = str(value or "")
+    return text if text.startswith("did:") and len(text) <= 2048 and text.isprintable() else ""
+
+
+def estimate_seconds(named: int) -> float:
+    """How long the Bluesky lookups of ``named`` contacts may take: the AppView's rate limit bounds it."""
+    return named * REQUESTS_PER_CONTACT * APPVIEW_SECONDS_PER_REQUEST
 
 
 @dataclass
@@ -92,6 +115,11 @@ class Match:
     source: str = ""
     moved_from: str = ""
     unverified: bool = False
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # [{"reason", "weight", "count"?}]
+    chance: float = 0.0  # the weighed chance that this is the person (heuristic matches only)
+    ties: int = 0  # confirmed contacts this account is linked to on Bluesky
+    choice: str = ""  # set on the two candidates the person is asked to pick from (the X id)
+    bio: str = ""  # the start of the Bluesky bio, for the side-by-side choice
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -160,6 +188,9 @@ class Matcher:
         self.client = client or PoliteClient()
         self.client.allow(settings.bluesky_appview, SEARCH_CONCURRENCY, APPVIEW_BUDGET)
         self.appview = AppView(self.client, settings.bluesky_appview)
+        self.search_view = AppView(self.client, settings.bluesky_appview)  # its own request count
+        self.confirmed_bluesky: asyncio.Event | None = None
+        self.undecided = 0
         self.mastodon = MastodonServers(self.client, settings.mastodon_instance_urls)
         self.failures: list[Notice] = []
         self.found: dict[tuple[str, str, str], Match] = {}
@@ -188,6 +219,7 @@ class Matcher:
         relations = [x_id for x_id in graph.relations() if x_id not in excluded]
         wanted = set(relations)
         cancelled = False
+        self.confirmed_bluesky = asyncio.Event()
         claims: dict[str, list[tuple[str, Claim]]] = defaultdict(list)
         try:
             for index, url in enumerate(self.settings.directories):
@@ -226,6 +258,9 @@ class Matcher:
             "bluesky": sum(1 for m in matches if m.network == "bluesky"),
             "mastodon": sum(1 for m in matches if m.network == "mastodon"),
             "requests": self.client.stats.to_json(),
+            "appview_requests": self.appview.requests + self.search_view.requests,
+            "name_lookup_requests": self.search_view.requests,
+            "undecided": self.undecided,
         }
         return Report(matches, stats, self.failures, cancelled)
 
@@ -318,7 +353,11 @@ class Matcher:
         checking_mastodon = asyncio.ensure_future(
             self._check_mastodon(mastodon, handles, conflicts, following, followers, progress, publish)
         )
-        profiles = await self._profiles([actor for actor in bluesky if not is_reserved_handle(actor)])
+        try:
+            profiles = await self._profiles([actor for actor in bluesky if not is_reserved_handle(actor)])
+        finally:
+            if self.confirmed_bluesky is not None:
+                self.confirmed_bluesky.set()  # the directory's Bluesky accounts are known: anchors for ties
         for actor, owners in bluesky.items():
             profile = profiles.get(actor)
             unverified = is_reserved_handle(actor)
@@ -340,10 +379,10 @@ class Matcher:
         publish(list(self.found.values()))
         await checking_mastodon
 
-    async def _profiles(self, actors: list[str]) -> dict[str, Profile]:
+    async def _profiles(self, actors: list[str], appview: AppView | None = None) -> dict[str, Profile]:
         """Profiles by the handle or DID asked for."""
         try:
-            profiles = await self.appview.profiles(actors)
+            profiles = await (appview or self.appview).profiles(actors)
         except SourceError as error:
             self.failures.append(_source_failure("Bluesky", error))
             return {}
@@ -429,58 +468,76 @@ class Matcher:
     ) -> None:
         claimed = {x_id for x_id, found in claims.items() if any(c.bluesky for _, c in found)}
         people = [graph.known[x_id] for x_id in relations if x_id in graph.known and x_id not in claimed]
+        people = [person for person in people if person.handle]
         if not people:
             return
-        candidates = {handle: person for person in people for handle in candidate_handles(person.handle)}
+        lookup = NameLookup(self, people)
+        budget = int(REQUESTS_PER_CONTACT * len(people)) + TIES_MINIMUM
+        reserve = int(TIES_RESERVE * len(people)) + TIES_MINIMUM if self.settings.corroborate else 0
         progress("bluesky", 0, len(people))
-        profiles = await self._profiles(list(candidates))
-
-        def consider(person: KnownAccount, profile: Profile, by_name: bool = False) -> str | None:
-            """Add the profile as a match of the person if there is a reason; the confidence."""
-            verdict = None if profile.hidden else judge(person.handle, person.names, profile, found_by_name=by_name)
-            if verdict is None:
-                return None
-            match = self._bluesky_match(person.x_id, person.handle, profile, following, followers)
-            self._add(match, verdict.confidence, list(verdict.reasons), "Bluesky")
-            return verdict.confidence
-
-        exact = {
-            person.x_id
-            for handle, person in candidates.items()
-            if handle in profiles and consider(person, profiles[handle]) == "high"
-        }
-        publish(list(self.found.values()))
-        if not self.settings.search_actors:
-            return
-        slots = asyncio.Semaphore(SEARCH_CONCURRENCY)
-        done = 0
-        failed = False
-
-        async def search(person: KnownAccount) -> None:
-            nonlocal done, failed
-            async with slots:
-                queries = [(person.handle, False)] + [(name, True) for name in person.names[:1]]
-                for query, by_name in queries:
-                    if failed:
-                        break
-                    try:
-                        results = await self.appview.search(query)
-                    except SourceError as error:
-                        if not failed:
-                            failed = True
-                            self.failures.append(_source_failure("Bluesky", error))
-                        break
-                    for profile in results:
-                        consider(person, profile, by_name)
-            done += 1
-            progress("bluesky", done, len(people))
-            if done % 50 == 0:
-                publish(list(self.found.values()))
-
-        # Searches cost two requests a person and find weaker matches: only for people followed.
-        await asyncio.gather(*(search(p) for p in people if p.x_id not in exact and p.x_id in following))
+        exact = {handle: person for person in people for handle in candidate_handles(person.handle, True)}
+        profiles = await self._profiles(list(exact), self.search_view)
+        for handle, person in exact.items():
+            if handle in profiles:
+                lookup.add(person, profiles[handle], by_handle=True)
+        try:
+            if self.settings.search_actors:
+                # One search by handle for each undecided contact, then one by name while the budget lasts.
+                undecided = [p for p in people if not lookup.decided(p)]
+                await lookup.search(undecided, by_name=False, limit=budget - reserve, progress=progress)
+                named = [p for p in people if scoring.names_for(p.handle, p.names) and not lookup.decided(p)]
+                await lookup.search(named, by_name=True, limit=budget - reserve, progress=progress)
+            if self.settings.corroborate:
+                if self.confirmed_bluesky is not None:
+                    await self.confirmed_bluesky.wait()
+                await lookup.corroborate(budget - self.search_view.requests)
+        finally:  # cancelled too: what was found so far is weighed and shown
+            for person in people:
+                self._add_candidates(person, lookup, following, followers)
+            self._one_contact_per_account()
         progress("bluesky", len(people), len(people))
         publish(list(self.found.values()))
+
+    def _add_candidates(
+        self, person: KnownAccount, lookup: NameLookup, following: set[str], followers: set[str]
+    ) -> None:
+        ranked = lookup.rank(person)
+        ask = scoring.is_choice(ranked)
+        shown = [c for c in ranked if scoring.candidate_level(c) is not None]
+        if shown and not any(scoring.candidate_level(c) in (scoring.HIGH, scoring.MEDIUM) for c in shown):
+            self.undecided += 1
+        for index, candidate in enumerate(shown):
+            confidence = scoring.candidate_level(candidate) or scoring.LOW
+            match = self._bluesky_match(
+                person.x_id, person.handle, lookup.profiles[candidate.did], following, followers
+            )
+            if ask and index < 2:
+                match.choice = person.x_id
+                confidence = scoring.LOW
+            match.bio = candidate.description[:BIO_SHOWN]
+            match.evidence = [e.to_json() for e in candidate.evidence]
+            match.chance = round(candidate.chance, 4)
+            match.ties = next((e.count for e in candidate.evidence if e.reason == "ties"), 0)
+            self._add(match, confidence, [e.reason for e in candidate.evidence], "Bluesky")
+
+    def _one_contact_per_account(self) -> None:
+        """A Bluesky account is one person: proposed for several X contacts, it stays with the
+        likeliest; when it is likely for more than one, none is sure: each becomes low."""
+        proposed: dict[str, list[Match]] = defaultdict(list)
+        for match in self.found.values():
+            if match.network == "bluesky" and match.did and match.evidence:
+                proposed[match.did].append(match)
+        for matches in proposed.values():
+            if len(matches) < 2:
+                continue
+            matches.sort(key=lambda m: -m.chance)
+            contested = matches[1].chance >= scoring.P_MEDIUM
+            for match in matches[1:] if not contested else []:
+                del self.found[match.key]
+            for match in matches if contested else []:
+                match.confidence = scoring.LOW
+                match.reasons = [*match.reasons, "several_contacts"]
+                match.evidence = [*match.evidence, {"reason": "several_contacts", "weight": 0.0, "count": len(matches)}]
 
     # --- results ----------------------------------------------------------------------------------
 
@@ -503,6 +560,14 @@ class Matcher:
             bridge=bridge_address(account),
         )
 
+    def confirmed_dids(self) -> list[str]:
+        """Bluesky accounts already confirmed by a directory (not conflicting): anchors for ties."""
+        return [
+            m.did
+            for m in self.found.values()
+            if m.network == "bluesky" and m.did and m.confidence == "high" and not m.unverified
+        ]
+
     def _add(self, match: Match, confidence: str, reasons: list[str], source: str) -> None:
         """Keep one match per (id, network, account): the most confident, with every reason."""
         match.confidence, match.reasons, match.source = confidence, reasons, source
@@ -516,3 +581,117 @@ class Matcher:
             self.found[match.key] = match
         else:
             existing.reasons = merged
+
+
+class NameLookup:
+    """The Bluesky candidates of the contacts the archive names, gathered, weighed and corroborated."""
+
+    def __init__(self, matcher: Matcher, people: list[KnownAccount]) -> None:
+        self.matcher = matcher
+        self.people = people
+        self.candidates: dict[str, dict[str, scoring.Candidate]] = defaultdict(dict)  # x_id -> did -> candidate
+        self.profiles: dict[str, Profile] = {}
+        self.ties: dict[str, scoring.Ties] = {}
+        self.failed = False
+        self.done = 0
+
+    def add(self, person: KnownAccount, profile: Profile, by_handle: bool = False, by_name: bool = False) -> None:
+        if profile.hidden or not profile.did:
+            return  # labelled as an impersonation, or taken down: never proposed
+        self.profiles[profile.did] = profile
+        candidate = self.candidates[person.x_id].get(profile.did)
+        if candidate is None:
+            candidate = self.candidates[person.x_id][profile.did] = profile.candidate()
+        candidate.found_by_handle |= by_handle
+        candidate.found_by_name |= by_name
+
+    def rank(self, person: KnownAccount) -> list[scoring.Candidate]:
+        found = list(self.candidates.get(person.x_id, {}).values())
+        return scoring.weigh_all(person.handle, person.names, found, self.ties)
+
+    def decided(self, person: KnownAccount) -> bool:
+        ranked = self.rank(person)
+        return bool(ranked) and ranked[0].chance >= scoring.P_HIGH
+
+    async def search(self, people: list[KnownAccount], by_name: bool, limit: int, progress: Progress) -> None:
+        """One search a person (handle or name), in order, while fewer than ``limit`` requests were made."""
+        view = self.matcher.search_view
+        slots = asyncio.Semaphore(SEARCH_CONCURRENCY)
+
+        async def one(person: KnownAccount) -> None:
+            async with slots:
+                if self.failed or view.requests >= limit:
+                    return
+                names = scoring.names_for(person.handle, person.names)
+                query = (names[0] if names else "") if by_name else person.handle
+                if not query.strip():
+                    return
+                try:
+                    results = await view.search(query)
+                except SourceError as error:
+                    if not self.failed:
+                        self.failed = True
+                        self.matcher.failures.append(_source_failure("Bluesky", error))
+                    return
+                for profile in results:
+                    self.add(person, profile, by_handle=not by_name, by_name=by_name)
+            if not by_name:
+                self.done += 1
+                progress("bluesky", min(self.done, len(self.people)), len(self.people))
+
+        await asyncio.gather(*(one(person) for person in people))
+
+    async def corroborate(self, budget: int) -> None:
+        """Count ties between the doubtful candidates and the confirmed accounts, within ``budget`` requests."""
+        if budget <= 0 or self.failed:
+            return
+        anchors = list(self.matcher.confirmed_dids())
+        by_rank: list[list[str]] = []  # the best candidate of every contact first, then the second...
+        for person in self.people:
+            ranked = self.rank(person)
+            if ranked and ranked[0].chance >= scoring.P_HIGH:
+                anchors.append(ranked[0].did)
+                continue
+            for rank, candidate in enumerate(scoring.worth_corroborating(ranked)):
+                if len(by_rank) <= rank:
+                    by_rank.append([])
+                by_rank[rank].append(candidate.did)
+        doubtful = [did for dids in by_rank for did in dids]
+        try:
+            found = await corroborate(
+                self.matcher.search_view.relationships,
+                self.matcher.search_view.neighbours,
+                doubtful,
+                anchors,
+                self.matcher.settings.self_did,
+                budget,
+                SEARCH_CONCURRENCY,
+            )
+        except SourceError as error:
+            self.failed = True
+            self.matcher.failures.append(_source_failure("Bluesky", error))
+            return
+        self.ties = found.ties
+        self.discover(found.met.values())
+
+    def discover(self, accounts: Iterable[Profile]) -> None:
+        """Contacts not yet decided may be among the accounts met around the confirmed ones:
+        those bearing their name, or a handle made from their X handle, become candidates."""
+        by_name: dict[str, list[Profile]] = defaultdict(list)
+        by_stem: dict[str, list[Profile]] = defaultdict(list)
+        for profile in accounts:
+            if isinstance(profile, Profile) and not profile.hidden:
+                if scoring.simplify(profile.display_name):
+                    by_name[scoring.simplify(profile.display_name)].append(profile)
+                for stem in scoring.handle_stems(profile.handle)[0]:
+                    by_stem[scoring.letters_of(stem)].append(profile)
+        for person in self.people:
+            if self.decided(person):
+                continue
+            names = scoring.names_for(person.handle, person.names)
+            # Without a name, the handle may be one ("jeananderson" for Jean Anderson).
+            for name in names or [scoring.letters_of(scoring.simplify(person.handle))]:
+                for profile in by_name.get(scoring.simplify(name), []):
+                    self.add(person, profile, by_name=True)
+            for profile in by_stem.get(scoring.letters_of(scoring.simplify(person.handle)), []):
+                self.add(person, profile, by_handle=True)

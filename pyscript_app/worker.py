@@ -19,7 +19,7 @@ from ._compat import ResponseCache
 from .archive import ArchiveReader
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_IMPORT_ROWS, bluesky_lists, mastodon_following_lists
 from .graph import PersonGraph
-from .matching import Match, Matcher, Settings
+from .matching import Match, Matcher, Settings, estimate_seconds
 from .net import PoliteClient
 from .notices import ArchiveError, Notice
 from .sources import open_source
@@ -28,8 +28,13 @@ PostProgress = Callable[[str, int, int], None]
 
 
 def page_summary(graph: PersonGraph, complete: bool) -> dict[str, Any]:
-    """The summary plus its warnings as notices, for the page to translate."""
-    return graph.summary() | {"notices": [w.to_json() for w in graph.warnings], "complete": complete}
+    """The summary plus its warnings as notices, for the page to translate, and how long the
+    Bluesky lookups may take (the page says so before a run longer than a minute)."""
+    return graph.summary() | {
+        "notices": [w.to_json() for w in graph.warnings],
+        "complete": complete,
+        "estimate_seconds": round(estimate_seconds(len(graph.named_relations()))),
+    }
 
 
 class Session:

@@ -21,8 +21,8 @@ from tests.archive_factory import ArchiveSpec, Mention, Post, archive_files, peo
 from tests.conftest import ROOT, PageLog
 from tests.fake_network import FakeWorld, Fault, serve
 
-ANN, BEN, CLEO, DAN, EVE = people(5)
-ARCHIVE_IDS = [ANN, BEN, CLEO, DAN, EVE, *people(30, 5_000_000_000)]
+ANN, BEN, CLEO, DAN, EVE, FAY = people(6)
+ARCHIVE_IDS = [ANN, BEN, CLEO, DAN, EVE, FAY, *people(30, 5_000_000_000)]
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     """Fake AppView, directory host and Mastodon server, and a site configured to use them."""
     folder = tmp_path_factory.mktemp("matching")
     world = FakeWorld()
-    world.add_bluesky("ann-smith.bsky.social", "Ann Smith")
+    world.add_bluesky("ann-smith.bsky.social", "Ann Smith", "Ex-Twitter: @ann_smith")
+    # Two accounts remain for Fay, neither stands out: the page asks which one.
+    world.add_bluesky("fay-lee.bsky.social", "Fay Lee", "Gardening.", did="did:plc:fay1")
+    world.add_bluesky("faylee.example.com", "Fay Lee", "Books.", did="did:plc:fay2")
     world.add_bluesky("cleo.bsky.social", "<b>Cleo</b> & co", did="did:plc:cleo")
     world.add_bluesky("eve.bsky.social", "Eve")
     world.add_mastodon("dan@social.fakenet.org", "Dan")
@@ -42,10 +45,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     compile_directory([parse_claim(c) for c in claims], folder / "static" / "dir", "Test directory")
     world.static_root = folder / "static"
     spec = ArchiveSpec(
-        following=[ANN, BEN, CLEO, EVE, *people(20, 5_000_000_000)],
+        following=[ANN, BEN, CLEO, EVE, FAY, *people(20, 5_000_000_000)],
         followers=[CLEO, DAN, *people(10, 5_000_000_020)],
         blocked=[EVE],
-        posts=[Post("1600000000000000001", [Mention(ANN, "ann_smith", "Ann Smith"), Mention(BEN, "ben", "Ben")])],
+        posts=[
+            Post(
+                "1600000000000000001",
+                [
+                    Mention(ANN, "ann_smith", "Ann Smith"),
+                    Mention(BEN, "ben", "Ben"),
+                    Mention(FAY, "fay_lee", "Fay Lee"),
+                ],
+            )
+        ],
     )
     archive = write_zip(folder / "archive.zip", archive_files(spec))
     with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
@@ -147,7 +159,7 @@ def test_filters_search_and_selection(page: Page, page_log: PageLog, world: dict
     expect(visible).to_have_count(1)
     page.get_by_test_id("filter-text").fill("")
     page.get_by_test_id("deselect-all").click()
-    expect(page.get_by_test_id("result-counts")).to_contain_text("3 shown, 0 selected")
+    expect(page.get_by_test_id("result-counts")).to_contain_text("5 shown, 0 selected")
     with page.expect_download() as download:
         page.get_by_test_id("export-mastodon-csv").click()
     assert Path(download.value.path()).read_text().strip().count("\n") == 0  # header only
@@ -175,7 +187,7 @@ def test_a_second_run_refetches_nothing_fresh(page: Page, page_log: PageLog, wor
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     assert page.get_by_test_id("matching-done").get_attribute("data-requests") == "0"
     assert world["log"][before:] == []
-    assert len(page.get_by_test_id("match-row").all()) == 3
+    assert len(page.get_by_test_id("match-row").all()) == 5
 
 
 def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLog, world: dict) -> None:
@@ -206,13 +218,13 @@ def test_answers_are_kept_on_the_device_only_with_consent(page: Page, page_log: 
     read_and_match(page, world["url"], world["archive"])
     assert page.evaluate(CACHED_URLS) == []  # not asked: kept in memory only
     page.get_by_test_id("keep-on-device").click()
-    expect(page.get_by_test_id("matcher-status")).to_be_visible()
+    expect(page.get_by_test_id("matcher-status")).to_have_text("Kept on this device. Use “Forget everything” to remove it.")
     page.get_by_test_id("start-matching").click()
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     page.wait_for_function("async () => (await caches.keys()).length > 0")
     assert any("/xrpc/" in url for url in page.evaluate(CACHED_URLS))
     page.get_by_test_id("forget-everything").click()
-    expect(page.get_by_test_id("matcher-status")).to_be_visible()
+    expect(page.get_by_test_id("matcher-status")).to_have_text("Everything was forgotten on this device.")
     assert page.evaluate(CACHED_URLS) == []
 
 
@@ -276,3 +288,75 @@ def test_the_demo_runs_under_the_strict_header_policy(page: Page, page_log: Page
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     assert page.evaluate("window.__violations") == []
     assert {headers[name] for name in ("page", "matcher-worker.js", "pyodide.asm.wasm")} == {policy}
+
+
+def stored(page: Page, key: str) -> object:
+    return page.evaluate(
+        """key => new Promise(resolve => {
+            const request = indexedDB.open("passerelle", 1);
+            request.onupgradeneeded = () => request.result.createObjectStore("graphs");
+            request.onsuccess = () => {
+                const get = request.result.transaction("graphs").objectStore("graphs").get(key);
+                get.onsuccess = () => resolve(get.result === undefined ? null : get.result);
+            };
+        })""",
+        key,
+    )
+
+
+def test_levels_are_explained_and_two_candidates_are_shown_side_by_side(
+    page: Page, page_log: PageLog, world: dict
+) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    legend = page.get_by_test_id("confidence-legend")
+    expect(legend).to_contain_text("99 in 100")
+    expect(legend).to_contain_text("9 in 10")
+    choice = page.get_by_test_id("match-choice")
+    expect(choice).to_have_count(1)
+    expect(choice).to_contain_text("Which one is @fay_lee?")
+    options = choice.get_by_test_id("match-row")
+    expect(options).to_have_count(2)
+    assert {options.nth(i).get_attribute("data-confidence") for i in range(2)} == {"low"}
+    expect(choice).to_contain_text("Gardening.")  # bios, to tell them apart
+    expect(choice.get_by_test_id("match-select").first).not_to_be_checked()
+    expect(page.get_by_test_id("undecided")).to_contain_text("1 of your contacts could not be decided")
+    expect(page.get_by_test_id("result-counts")).to_contain_text("5 shown, 3 selected")
+    picked = choice.locator("[data-testid=match-row][data-account='faylee.example.com']")
+    picked.get_by_test_id("choice-pick").check()
+    expect(page.get_by_test_id("result-counts")).to_contain_text("5 shown, 4 selected")
+    expect(picked.get_by_test_id("match-select")).to_be_checked()
+    assert stored(page, "choices") is None  # not kept: the person did not ask
+    with page.expect_download() as download:
+        page.get_by_test_id("export-bluesky").click()
+    assert "faylee.example.com" in Path(download.value.path()).read_text()
+
+
+def test_a_choice_is_kept_only_with_consent_and_forgotten_with_everything(
+    page: Page, page_log: PageLog, world: dict
+) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    page.get_by_test_id("keep-on-device").click()
+    expect(page.get_by_test_id("matcher-status")).to_be_visible()
+    choice = page.get_by_test_id("match-choice")
+    choice.locator("[data-account='fay-lee.bsky.social']").get_by_test_id("choice-pick").check()
+    page.wait_for_function(
+        """() => new Promise(resolve => {
+            const request = indexedDB.open("passerelle", 1);
+            request.onsuccess = () => {
+                const get = request.result.transaction("graphs").objectStore("graphs").get("choices");
+                get.onsuccess = () => resolve(!!get.result);
+            };
+        })"""
+    )
+    assert stored(page, "choices")["choices"] == {FAY: "fay-lee.bsky.social"}
+    page.goto(f"{world['url']}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("restore-saved").click()
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    remembered = page.locator("[data-testid=match-row][data-account='fay-lee.bsky.social']")
+    expect(remembered.get_by_test_id("match-select")).to_be_checked()
+    expect(remembered.get_by_test_id("choice-pick")).to_be_checked()
+    page.get_by_test_id("forget-everything").click()
+    expect(page.get_by_test_id("matcher-status")).to_have_text("Everything was forgotten on this device.")
+    assert stored(page, "choices") is None and stored(page, "current") is None

@@ -60,7 +60,12 @@ def claims_file(tmp_path: Path, claims: list[dict]) -> Path:
 
 def world_with_people() -> FakeWorld:
     world = FakeWorld()
-    world.add_bluesky("ann-smith.bsky.social", "Ann Smith")  # exact candidate handle + same name: high
+    # Exact handle + same name, but a common name: high only because Ann is linked to Cleo (confirmed
+    # by a directory) and to the person's own account.
+    world.add_bluesky("ann-smith.bsky.social", "Ann Smith", did="did:plc:ann")
+    world.add_bluesky("me.bsky.social", "Me", did="did:plc:me")
+    world.follow("did:plc:ann", "did:plc:cleo")
+    world.follow("did:plc:me", "did:plc:ann")
     world.add_bluesky("benroux.example.com", "Benjamin Roux", "Writer. Also at x.com/benj")  # bio: high
     world.add_bluesky("cleo.bsky.social", "Cleo", did="did:plc:cleo")  # directory by DID
     world.add_bluesky("fay-writes.bsky.social", "Fake Fay", labels=["impersonation"])  # never proposed
@@ -120,11 +125,15 @@ def test_the_whole_matching_against_fake_servers(tmp_path: Path) -> None:
                 "new.fakenet.org": new,
                 "gone.fakenet.org": gone,
             },
+            self_did="did:plc:me",
         )
         report = run(Matcher(settings), graph())
     found = by_account(report.matches)
-    assert found["ann-smith.bsky.social"].confidence == "high"
-    assert set(found["ann-smith.bsky.social"].reasons) >= {"exact_handle", "same_name"}
+    ann = found["ann-smith.bsky.social"]
+    assert ann.confidence == "high" and ann.ties == 1
+    assert set(ann.reasons) >= {"exact_handle", "same_name", "ties", "tie_self"}
+    assert {e["reason"]: e.get("count") for e in ann.evidence}["ties"] == 1
+    assert any("app.bsky.graph.getRelationships" in line for line in world.log)
     assert found["benroux.example.com"].confidence == "high" and "bio_links_x" in found["benroux.example.com"].reasons
     assert found["cleo.bsky.social"].reasons == ["directory"] and found["cleo.bsky.social"].relation == "both"
     assert (
@@ -321,11 +330,13 @@ def test_candidate_handles_follow_bluesky_rules() -> None:
 @pytest.mark.parametrize(
     ("handle", "name", "bio", "by_name", "expected"),
     [
-        ("ann-smith.bsky.social", "Ann Smith", "", False, "high"),
-        ("someone.bsky.social", "Whoever", "formerly twitter.com/ann_smith", False, "high"),
-        ("annsmith.bsky.social", "A.", "", False, "medium"),
-        ("ann-smyth.bsky.social", "Ann Smith", "", False, "medium"),
-        ("annsmith2.bsky.social", "Other", "", False, "low"),
+        # A common name as a handle: alone, the same handle and name are not enough (see test_scoring).
+        ("ann-smith.bsky.social", "Ann Smith", "", False, "low"),
+        ("ann-smith.bsky.social", "Ann Smith", "Ex-Twitter: @ann_smith", False, "high"),
+        ("someone.bsky.social", "Ann S.", "formerly twitter.com/ann_smith", False, "medium"),
+        ("annsmith.bsky.social", "A.", "", False, "low"),
+        ("ann-smyth.bsky.social", "Ann Smith", "", False, "low"),
+        ("annsmith2.bsky.social", "Other", "", False, None),
         ("totally.bsky.social", "Ann Smith", "", True, "low"),
         ("totally.bsky.social", "Somebody", "x.com/ann_smithy", False, None),
     ],
@@ -405,10 +416,16 @@ def test_cli_match_prints_matches_and_stats(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert {(m["network"], m["account"], m["confidence"]) for m in output["matches"]} == {
-        ("bluesky", "ann-smith.bsky.social", "high"),
+        ("bluesky", "ann-smith.bsky.social", "low"),  # a common name, no tie to confirm it
         ("mastodon", "dan@social.fakenet.org", "high"),
     }
-    assert set(output["matches"][0]) == {"x_id", "x_handle", "network", "account", "confidence", "reasons"}
+    ann = next(m for m in output["matches"] if m["network"] == "bluesky")
+    assert set(ann) == {"x_id", "x_handle", "network", "account", "confidence", "reasons", "evidence", "chance", "ties"}
+    assert {e["reason"]: e["weight"] for e in ann["evidence"]} == {
+        "exact_handle": 1.4,
+        "same_name": 2.4,
+    }  # no anchor: no ties asked
+    assert 0 < ann["chance"] < 0.85 and ann["ties"] == 0
     assert output["stats"]["relations"] == 2 and output["stats"]["failures"] == []
 
 

@@ -139,6 +139,7 @@
 
   async function readPicked(entries) {
     if (!entries.length) return;
+    keptOnDevice = false;  // a new archive: nothing of it is kept until the person asks
     resetResult();
     setBusy(true);
     ui.readingText.textContent = translate("opening");
@@ -191,7 +192,7 @@
     ui.summary.dataset.named = summary.named;
     ui.summary.dataset.complete = summary.complete ? "1" : "0";
     ui.summary.hidden = false;
-    if (summary.complete) matching.offer();
+    if (summary.complete) matching.offer(summary);
   }
 
   ui.fileInput.addEventListener("change", function () { readPicked(entriesFrom(ui.fileInput.files, false)); });
@@ -283,9 +284,13 @@
     });
     addInput.addEventListener("input", function () { addInput.setCustomValidity(""); });
 
-    function offer() {
+    function offer(summary) {
       section.hidden = false;
       showDirectories();
+      const estimate = $("[data-testid=match-estimate]");
+      const seconds = (summary && summary.estimate_seconds) || 0;
+      estimate.hidden = demoMode || seconds <= 60;
+      estimate.textContent = translate("estimate", { count: summary ? summary.named : 0, minutes: Math.ceil(seconds / 60) });
     }
 
     function reset() {
@@ -340,6 +345,7 @@
         done.textContent = answer.cancelled ? translate("cancelled") : translate("done", {
           people: stats.matched_people, relations: stats.relations, bluesky: stats.bluesky, mastodon: stats.mastodon,
         });
+        results.showUndecided(stats.undecided || 0);
         done.dataset.requests = stats.requests.requests;
         done.dataset.bytes = stats.requests.bytes;
         done.hidden = false;
@@ -382,7 +388,10 @@
 
     function reasonText(match, reason) {
       if (reason === "moved") return translate("reason_moved", { old: match.moved_from });
-      return translate("reason_" + reason);
+      const evidence = (match.evidence || []).filter(function (e) { return e.reason === reason; })[0];
+      const count = evidence && evidence.count ? evidence.count : 0;
+      if (reason === "same_name" && count > 1) return translate("reason_same_name_shared", { count: count });
+      return translate("reason_" + reason, { count: count });
     }
 
     function render(match, key) {
@@ -434,6 +443,19 @@
       body.appendChild(meta);
       body.appendChild(element("p", "match-reasons", match.reasons.map(function (r) { return reasonText(match, r); }).join(" · ")));
       if (match.bridge) body.appendChild(element("p", "match-bridge", translate("bridge_" + match.network, { address: match.bridge })));
+      if (match.choice) {
+        if (match.bio) body.appendChild(element("p", "match-bio", match.bio));
+        const pick = element("label", "choice-pick");
+        const radio = element("input");
+        radio.type = "radio";
+        radio.name = "choice-" + match.choice;
+        radio.checked = selected.has(key);
+        radio.setAttribute("data-testid", "choice-pick");
+        radio.addEventListener("change", function () { if (radio.checked) choose(match.choice, key); });
+        pick.appendChild(radio);
+        pick.appendChild(document.createTextNode(translate("choicePick")));
+        body.appendChild(pick);
+      }
       item.appendChild(body);
       return { match: match, element: item, checkbox: checkbox,
         text: [match.display_name, match.account, match.x_handle].join(" ").toLowerCase() };
@@ -446,14 +468,73 @@
         const existing = rows.get(key);
         if (existing && JSON.stringify(existing.match) === JSON.stringify(match)) return;
         if (!existing && match.confidence !== "low") selected.add(key);
+        if (existing && match.confidence === "low" && existing.match.confidence !== "low") selected.delete(key);
+        if (match.choice && remembered[match.choice] !== undefined) {
+          if (remembered[match.choice] === match.account) selected.add(key); else selected.delete(key);
+        }
         const row = render(match, key);
         if (existing) existing.element.replaceWith(row.element); else fragment.appendChild(row.element);
         rows.set(key, row);
       });
       list.appendChild(fragment);
-      matches.forEach(function (match) { list.appendChild(rows.get(keyOf(match)).element); });  // the matcher's order
+      matches.forEach(function (match) {  // the matcher's order; the two candidates of a choice side by side
+        const row = rows.get(keyOf(match));
+        if (!match.choice) return list.appendChild(row.element);
+        const group = choiceGroup(match);
+        group.options.appendChild(row.element);
+        list.appendChild(group.element);
+      });
       section.hidden = rows.size === 0;
       applyFilters();
+    }
+
+    // --- "which one is it?": two candidates for one contact, the person picks ---------------------
+    const groups = new Map();  // x_id -> {element, options}
+    let remembered = {};  // x_id -> the account picked, when the person kept their choices
+
+    function choiceGroup(match) {
+      let group = groups.get(match.choice);
+      if (group) return group;
+      const item = element("li", "choice-group");
+      item.setAttribute("data-testid", "match-choice");
+      item.dataset.xId = match.choice;
+      item.appendChild(element("p", "choice-title", translate("choiceTitle", { handle: match.x_handle })));
+      const options = element("ol", "choice-options");
+      item.appendChild(options);
+      const neither = element("button", "button", translate("choiceNeither"));
+      neither.type = "button";
+      neither.setAttribute("data-testid", "choice-neither");
+      neither.addEventListener("click", function () { choose(match.choice, null); });
+      item.appendChild(neither);
+      item.appendChild(element("p", "hint", translate(keeping() ? "choiceKept" : "choiceNotKept")));
+      group = { element: item, options: options };
+      groups.set(match.choice, group);
+      return group;
+    }
+
+    function choose(xId, pickedKey) {
+      let account = "";
+      rows.forEach(function (row, key) {
+        if (row.match.choice !== xId) return;
+        const on = key === pickedKey;
+        if (on) { selected.add(key); account = row.match.account; } else selected.delete(key);
+        row.checkbox.checked = on;
+        const radio = row.element.querySelector("[data-testid=choice-pick]");
+        if (radio) radio.checked = on;
+      });
+      remembered[xId] = account;
+      if (keeping()) saveChoices(remembered);
+      showCounts();
+    }
+
+    function remember(choices) { remembered = Object.assign({}, choices || {}); }
+
+    function choices() { return remembered; }
+
+    function showUndecided(count) {
+      const note = $("[data-testid=undecided]");
+      note.hidden = !count;
+      note.textContent = translate("undecided", { count: count });
     }
 
     function visible(row) {
@@ -488,6 +569,7 @@
 
     function clear() {
       rows.clear();
+      groups.clear();
       selected.clear();
       list.replaceChildren();
       warnings.replaceChildren();
@@ -522,12 +604,23 @@
     $("[data-testid=export-mastodon-csv]").addEventListener("click", function () { download("mastodon"); });
     $("[data-testid=export-bluesky]").addEventListener("click", function () { download("bluesky", ".csv"); });
     $("[data-testid=export-bluesky-json]").addEventListener("click", function () { download("bluesky", ".json"); });
-    return { update: update, clear: clear, selected: selected };
+    return { update: update, clear: clear, selected: selected, remember: remember, choices: choices, showUndecided: showUndecided };
   })();
 
   // --- keeping the summary on this device, only when asked ------------------------------------
   const STORE = "graphs";
   const KEY = "current";
+  const CHOICES = "choices";  // the picks between two candidates, kept only with the summary
+
+  function keeping() { return keptOnDevice; }
+
+  async function saveChoices(choices) {
+    try {
+      await storage("readwrite", function (store) { return store.put({ choices: choices, at: Date.now() }, CHOICES); });
+    } catch (error) {
+      showStatus("storageFailed");
+    }
+  }
 
   function database() {
     return new Promise(function (resolve, reject) {
@@ -558,6 +651,7 @@
       if (answer.error) return showError(answer.error);
       await storage("readwrite", function (store) { return store.put({ saved: answer.saved, at: Date.now() }, KEY); });
       keptOnDevice = true;
+      await saveChoices(results.choices());
       showStatus("kept");
     } catch (error) {
       showStatus("storageFailed");
@@ -569,7 +663,7 @@
     keptOnDevice = false;
     matching.forgotten();
     try {
-      await storage("readwrite", function (store) { return store.delete(KEY); });
+      await storage("readwrite", function (store) { store.delete(CHOICES); return store.delete(KEY); });
     } catch (error) {
       // storage is off in this browser: nothing was kept there
     }
@@ -581,6 +675,7 @@
         // no cache to forget
       }
     }
+    results.remember({});
     resetResult();
     ui.saved.hidden = true;
     ui.fileInput.value = "";
@@ -603,6 +698,12 @@
       resetResult();
       keptOnDevice = true;
       ui.saved.hidden = true;
+      try {
+        const choices = await storage("readonly", function (store) { return store.get(CHOICES); });
+        results.remember(choices ? choices.choices : {});
+      } catch (error) {
+        results.remember({});
+      }
       finish(await ask("restore", { saved: record.saved }));
     };
   }

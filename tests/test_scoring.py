@@ -1,0 +1,235 @@
+"""The weighing of evidence on hand-made hard cases, the tie counting, and a small synthetic world."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+
+import pytest
+
+from bench.world import measure, small_world
+from pyscript_app import scoring
+from pyscript_app.corroboration import affordable, calls_needed, count_ties
+from pyscript_app.scoring import Candidate, Ties, bio_evidence, handle_evidence, handle_stems, level, weigh_all
+
+
+def in_a_thread(coroutine):
+    """asyncio.run in a thread of its own: Playwright's sync API keeps a loop on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
+def candidate(handle: str, name: str = "", bio: str = "", did: str = "", **flags: object) -> Candidate:
+    return Candidate(did or f"did:plc:{handle}", handle, name, bio, **flags)  # type: ignore[arg-type]
+
+
+def reasons(found: list) -> dict[str, float]:
+    return {e.reason: e.weight for e in found}
+
+
+# --- handles: digits, hyphens, domains -------------------------------------------------------------
+
+
+def test_digits_that_differ_are_strong_counter_evidence() -> None:
+    assert reasons(handle_evidence("alexblanc51", ["Alex Blanc"], "alexblanc73.bsky.social")) == {"digits_differ": -5.0}
+    [alone] = weigh_all("alexblanc51", ["Alex Blanc"], [candidate("alexblanc73.bsky.social", "Alex Blanc")])
+    assert level(alone.chance) is None  # the issue's typical error is no longer even shown
+
+
+def test_same_digits_make_an_exact_handle_stronger_than_a_name_alone() -> None:
+    with_digits = reasons(handle_evidence("alexblanc51", ["Alex Blanc"], "alexblanc51.bsky.social"))
+    name_only = reasons(handle_evidence("alexblanc", ["Alex Blanc"], "alexblanc.bsky.social"))
+    assert with_digits["exact_handle"] > name_only["exact_handle"] + 2
+
+
+@pytest.mark.parametrize(
+    ("x_handle", "bluesky", "expected"),
+    [
+        ("ann_smith", "ann-smith.bsky.social", "exact_handle"),  # underscores turned into hyphens
+        ("ann_smith", "annsmith.bsky.social", "exact_handle"),  # ... or dropped
+        ("ann_smith42", "annsmith42.fr", "domain_handle"),  # an own domain made from the X handle
+        ("ann_smith42", "ann.smith42.example", "domain_handle"),
+        ("ann_smith42", "annsmith.bsky.social", "digits_dropped"),
+        ("ann_smith42", "annsmith43.bsky.social", "digits_differ"),
+        ("annsmith", "annsmiht.bsky.social", "close_handle"),
+        ("annsmith", "zebra.bsky.social", None),
+    ],
+)
+def test_handle_habits(x_handle: str, bluesky: str, expected: str | None) -> None:
+    found = handle_evidence(x_handle, ["Ann Smith"], bluesky)
+    assert (found[0].reason if found else None) == expected
+
+
+def test_handle_stems_of_hosted_and_own_domains() -> None:
+    assert handle_stems("alex-blanc.bsky.social") == (["alexblanc"], False)
+    assert handle_stems("www.alexblanc51.com") == (["alexblanc51"], True)
+    assert handle_stems("alex.blanc.fr") == (["alex", "blanc", "alexblanc"], True)
+
+
+def test_an_own_domain_from_the_x_handle_is_strong() -> None:
+    [alone] = weigh_all("kiwi_sparrow18", ["Julie Laurent"], [candidate("kiwisparrow18.net", "Julie Laurent")])
+    assert level(alone.chance) in ("high", "medium")
+
+
+# --- names ----------------------------------------------------------------------------------------
+
+
+def test_a_name_shared_by_many_candidates_weighs_less() -> None:
+    strangers = [candidate(f"user{i}.bsky.social", "Alex Blanc", found_by_name=True) for i in range(6)]
+    ranked = weigh_all("zzz_alex", ["Alex Blanc"], strangers)
+    assert all(level(c.chance) in (None, "low") for c in ranked)
+    assert (
+        reasons(ranked[0].evidence)["same_name"]
+        < reasons(weigh_all("zzz_alex", ["Alex Blanc"], strangers[:1])[0].evidence)["same_name"]
+    )
+
+
+def test_a_same_name_match_found_only_by_search_is_weak() -> None:
+    [alone] = weigh_all(
+        "cometcoffee", ["Alex Blanc"], [candidate("ablanc.bsky.social", "Alex Blanc", found_by_name=True)]
+    )
+    assert level(alone.chance) == "low"
+
+
+def test_another_first_name_weighs_against() -> None:
+    [alone] = weigh_all("lvincent", ["Laura Vincent"], [candidate("lvincent.bsky.social", "Lucas V.")])
+    assert reasons(alone.evidence)["name_differs"] < -1.5 and level(alone.chance) != "high"
+
+
+def test_a_handle_with_underscores_gives_a_name_when_the_archive_has_none() -> None:
+    [alone] = weigh_all("jean_anderson", [], [candidate("jean-kiwi.bsky.social", "Jean Anderson")])
+    assert "same_name" in reasons(alone.evidence)
+
+
+# --- bios in several languages, impersonators, fans ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bio", "expected"),
+    [
+        ("Formerly x.com/ann_smith", "bio_links_x"),
+        ("twitter.com/@Ann_Smith (archived)", "bio_links_x"),
+        ("Anciennement sur X : @ann_smith", "bio_names_x"),
+        ("Antes en Twitter: @ann_smith", "bio_names_x"),
+        ("Früher auf X: @ann_smith", "bio_names_x"),
+        ("Ich bin auch auf 𝕏: @ann_smith", "bio_names_x"),
+        ("元Twitter @ann_smith", "bio_names_x"),
+        ("Big fan of @ann_smith", "fan_or_parody"),
+        ("Parodie de @ann_smith sur X", "fan_or_parody"),
+        ("Friends with @ann_smith", "bio_mentions_handle"),
+        ("Formerly x.com/ann_smith2", None),
+        ("email: me@ann_smith.example", None),
+    ],
+)
+def test_bios_naming_the_x_handle(bio: str, expected: str | None) -> None:
+    found = bio_evidence("ann_smith", bio)
+    assert (found[0].reason if found else None) == expected
+
+
+def test_labelled_impersonators_are_never_proposed_and_lookalikes_lose_to_the_exact_handle() -> None:
+    real = candidate("ann-smith42.bsky.social", "Ann Smith")
+    labelled = candidate("ann-smith42-official.bsky.social", "Ann Smith", labels={"impersonation"})
+    copycat = candidate("ann-smith42-real.bsky.social", "Ann Smith", "Formerly x.com/ann_smith42")
+    ranked = weigh_all("ann_smith42", ["Ann Smith"], [real, labelled, copycat])
+    assert labelled not in ranked
+    assert "lookalike" in reasons(copycat.evidence)
+    assert level(copycat.chance) != "high" and level(real.chance) != "high"  # two remain: the person picks
+    assert scoring.is_choice(ranked)
+
+
+def test_a_warning_label_weighs_against() -> None:
+    [alone] = weigh_all(
+        "ann_smith42", ["Ann Smith"], [candidate("annsmith42.bsky.social", "Ann Smith", labels={"spam"})]
+    )
+    assert reasons(alone.evidence)["labelled"] < 0
+
+
+# --- ties -----------------------------------------------------------------------------------------
+
+
+def test_ties_to_confirmed_contacts_raise_a_common_name_to_high() -> None:
+    stranger = candidate("alexblanc.bsky.social", "Alex Blanc")
+    [alone] = weigh_all("alexblanc", ["Alex Blanc"], [stranger])
+    assert level(alone.chance) == "low"
+    [tied] = weigh_all("alexblanc", ["Alex Blanc"], [stranger], {stranger.did: Ties(3.0, 3)})
+    assert level(tied.chance) == "high" and reasons(tied.evidence)["ties"] > 0
+
+
+def test_ties_alone_cannot_make_a_match() -> None:
+    friend = candidate("pepper.bsky.social", "Lumen Orbit", found_by_name=True)
+    [alone] = weigh_all("inesmartin39", ["Orbit"], [friend], {friend.did: Ties(5.0, 5)})
+    assert level(alone.chance) in (None, "low")
+
+
+def test_calls_needed_picks_the_cheaper_direction() -> None:
+    assert calls_needed(100, 30, False) == 100  # one call per candidate, 30 anchors each
+    assert calls_needed(100, 5, False) == 20  # one call per anchor and 30 candidates
+    assert calls_needed(100, 5, True) == 24  # plus the person's own account, 30 candidates a call
+    assert affordable(100, 30, False, 40) == 40 and affordable(10, 0, True, 0) == 0
+
+
+def test_count_ties_asks_within_the_budget_and_discounts_popular_anchors() -> None:
+    follows = {
+        "c1": {"a1", "a2"},
+        "a3": {"c1"},
+        "me": {"c2"},
+        **{f"c{i}": {"famous"} for i in range(1, 11)},
+    }
+    follows["c1"] |= {"a1", "a2", "famous"}
+    calls: list[tuple[str, list[str]]] = []
+
+    async def relationships(actor: str, others: list[str]) -> dict[str, tuple[bool, bool]]:
+        calls.append((actor, others))
+        return {o: (o in follows.get(actor, ()), actor in follows.get(o, ())) for o in others}
+
+    candidates = [f"c{i}" for i in range(1, 11)]
+    ties = in_a_thread(count_ties(relationships, candidates, ["a1", "a2", "a3", "famous"], "me", budget=50))
+    assert ties["c1"].contact_count == 4 and ties["c1"].contacts == pytest.approx(3.3)  # "famous" counts 0.3
+    assert ties["c2"].with_self and not ties["c3"].with_self
+    assert len(calls) == calls_needed(10, 4, True) == 5
+    assert all(len(others) <= 30 for _, others in calls)
+    calls.clear()
+    few = in_a_thread(count_ties(relationships, candidates, ["a1"], "", budget=0))
+    assert few == {} and calls == []
+
+
+# --- a small synthetic world, end to end --------------------------------------------------------------
+
+
+def test_small_world_defaults_are_safe_to_follow() -> None:
+    """Three small seeded worlds (bench/world.py at a twentieth of the size), pooled."""
+    from bench.match_quality import run_matcher
+
+    selected = right = high = wrong_high = findable = found = 0
+    for seed in (11, 12, 13):
+        world = small_world(seed)
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright keeps a loop on this one
+            report, _ = thread.submit(run_matcher, world, False).result()
+        quality = measure(world, [m.to_json() for m in report.matches])
+        selected, right = selected + quality.default_selected[0], right + quality.default_selected[1]
+        high, wrong_high = (
+            high + quality.levels["high"][0],
+            wrong_high + quality.levels["high"][0] - quality.levels["high"][1],
+        )
+        findable, found = findable + quality.findable, found + quality.found_any
+        named = sum(1 for x_id in world.contacts() if x_id in world.named)
+        assert report.stats["appview_requests"] <= 2 * named + 8
+    assert high > 20 and wrong_high == 0
+    assert selected > 30 and right / selected >= 0.93
+    assert found / findable >= 0.65
+
+
+def test_the_time_estimate_and_the_self_setting() -> None:
+    from pyscript_app.matching import Settings, estimate_seconds
+
+    assert estimate_seconds(100) < 60 < estimate_seconds(400)  # the page says so above a minute
+    assert Settings.from_json({"self_did": "did:plc:abc"}).self_did == "did:plc:abc"
+    assert Settings.from_json({"self_did": "alice.bsky.social"}).self_did == ""
+    assert Settings.from_json({"self_did": "did:plc:\n"}).self_did == ""
+
+
+def test_a_handle_that_is_a_name_counts_when_the_archive_gives_no_name() -> None:
+    [alone] = weigh_all("jeananderson", [], [candidate("jean-kiwi.bsky.social", "Jean Anderson")])
+    assert reasons(alone.evidence) == {"handle_is_name": 1.5}
+    [named] = weigh_all("jeananderson", ["Jean Anderson"], [candidate("jean-kiwi.bsky.social", "Jean Anderson")])
+    assert "handle_is_name" not in reasons(named.evidence)
