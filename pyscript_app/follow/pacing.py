@@ -127,13 +127,32 @@ def _reset_time(value: str, now: float) -> float | None:
     return number if number > 10**9 else now + max(number, 0.0)
 
 
+def _policy_window(policy: str) -> float | None:
+    """The window of a ``RateLimit-Policy`` such as ``5000;w=3600`` (None when there is none)."""
+    for part in policy.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name == "w" and value.isdigit():
+            return float(value)
+    return None
+
+
 def observe(pace: Pace, state: PacerState, headers: dict[str, str], now: float) -> None:
-    """Take the server's rate-limit headers into account (``RateLimit-*``, ``X-RateLimit-*``)."""
-    remaining = headers.get("ratelimit-remaining") or headers.get("x-ratelimit-remaining") or ""
+    """Take the server's rate-limit headers into account (``RateLimit-*``, ``X-RateLimit-*``).
+
+    A PDS names the tightest of its limits: the account's write points (``5000;w=3600``,
+    ``35000;w=86400``: ``cost`` points a follow) or a count of calls (``3000;w=300``: one batch a
+    call). Mastodon's ``X-RateLimit-*`` count follows (or calls: one follow each)."""
+    remaining = (headers.get("ratelimit-remaining") or headers.get("x-ratelimit-remaining") or "").strip()
     reset = _reset_time(headers.get("ratelimit-reset") or headers.get("x-ratelimit-reset") or "", now)
-    if not remaining.strip().isdigit() or reset is None or reset <= now:
+    if not remaining.isdigit() or reset is None or reset <= now:
         return
-    state.room, state.room_reset = int(remaining) // pace.cost, min(reset, now + 2 * DAY)
+    window = _policy_window(headers.get("ratelimit-policy", ""))
+    reset = min(reset, now + 2 * DAY)
+    if window is not None and window < HOUR:  # calls, not points: only an exhausted limit matters
+        if int(remaining) == 0:
+            state.blocked_until = max(state.blocked_until, reset)
+        return
+    state.room, state.room_reset = int(remaining) // pace.cost, reset
 
 
 def rate_limited_until(headers: dict[str, str], now: float, fallback: float = 60.0) -> float:
@@ -162,9 +181,13 @@ def schedule(pace: Pace, state: PacerState, now: float, count: int) -> list[tupl
 
 def busiest(batches: list[tuple[float, int]], seconds: float) -> int:
     """The most follows in any ``seconds`` of a schedule (e.g. the busiest hour)."""
-    best = 0
-    for index, (start, _) in enumerate(batches):
-        best = max(best, sum(size for when, size in batches[index:] if when < start + seconds))
+    best = total = first = 0
+    for when, size in batches:  # a schedule is in time order: a sliding window over it
+        total += size
+        while batches[first][0] <= when - seconds:
+            total -= batches[first][1]
+            first += 1
+        best = max(best, total)
     return best
 
 
@@ -213,7 +236,7 @@ def plan_network(queue: NetworkQueue, pace: Pace, now: float) -> NetworkPlan:
     over = max(0, pending - queue.allowance) if queue.allowance is not None else 0
     batches = schedule(pace, queue.pacer, now, pending - over)
     seconds = batches[-1][0] - now if batches else 0.0
-    per_day = min(w.limit for w in pace.windows if w.seconds >= DAY)
+    per_day = busiest(batches, DAY) if seconds >= 36 * HOUR else len(batches)
     notices = [duration_notice(queue.network, pending - over, seconds, per_day)]
     if over:
         notices.append(Notice(
