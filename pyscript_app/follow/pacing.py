@@ -236,7 +236,8 @@ def plan_network(queue: NetworkQueue, pace: Pace, now: float) -> NetworkPlan:
     over = max(0, pending - queue.allowance) if queue.allowance is not None else 0
     batches = schedule(pace, queue.pacer, now, pending - over)
     seconds = batches[-1][0] - now if batches else 0.0
-    per_day = busiest(batches, DAY) if seconds >= 36 * HOUR else len(batches)
+    daily_limits = [w.limit for w in pace.windows if w.seconds >= DAY]
+    per_day = min([*daily_limits, busiest(batches, DAY)]) if seconds >= 36 * HOUR else pending - over
     notices = [duration_notice(queue.network, pending - over, seconds, per_day)]
     if over:
         notices.append(Notice(
