@@ -23,7 +23,8 @@ def follow_subjects(pds: PdsServer, did: str) -> dict[str, str]:
     """subject DID -> record address, every page of listRecords."""
     found, cursor = {}, ""
     while True:
-        page = pds.xrpc("com.atproto.repo.listRecords", f"repo={did}&collection=app.bsky.graph.follow&limit=100{cursor}")
+        query = f"repo={did}&collection=app.bsky.graph.follow&limit=100{cursor}"
+        page = pds.xrpc("com.atproto.repo.listRecords", query)
         found.update({r["value"]["subject"]: r["uri"] for r in page["records"]})
         if not page["records"] or "cursor" not in page:
             return found

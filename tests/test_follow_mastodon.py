@@ -16,7 +16,7 @@ from pyscript_app.follow import MASTODON_PACE, FollowQueue, FollowRunner, Mastod
 from pyscript_app.follow.client import ApiAnswer
 from pyscript_app.follow.mastodon import follow_allowance
 from pyscript_app.follow.pacing import DAY, busiest, plan_network, schedule
-from tests.fake_mastodon import FakeFediverse, iso, serve_fediverse
+from tests.fake_mastodon import FakeFediverse, Follow, iso, serve_fediverse
 from tests.follow_helpers import DAY_START, FakeTime, Recording, Selected, run
 
 HOME, OTHER = "social.fakenet.org", "other.fakenet.org"
@@ -65,11 +65,8 @@ def states(queue: FollowQueue) -> dict[str, tuple[str, str]]:
 
 def test_resolves_on_the_own_server_skips_the_followed_and_follows_the_rest(world: World) -> None:
     fediverse = world.fediverse
-    world.client().inner  # noqa: B018
     home = fediverse.servers[HOME]
     # ben is followed already (made before Passerelle)
-    from tests.fake_mastodon import Follow
-
     fediverse.follows.append(Follow(home.next_serial("follow"), ME, f"ben@{HOME}", requested=False))
     queue = selection(f"ben@{HOME}", f"@Bea@{HOME}", f"cleo@{OTHER}", f"nobody@{OTHER}", f"carl@{OTHER}", "no address")
     client = world.client()
@@ -198,7 +195,8 @@ class NotMastodon(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    do_POST = do_GET
+    def do_POST(self) -> None:
+        self.do_GET()
 
     def log_message(self, *args: Any) -> None:
         pass

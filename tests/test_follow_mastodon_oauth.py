@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +16,7 @@ from pyscript_app.follow.client import ApiAnswer
 from tests.fake_mastodon import FakeFediverse, serve_fediverse
 from tests.follow_helpers import FakeTime, Recording, Selected, run
 from tests.test_fake_mastodon import call
+from tests.test_follow_mastodon import NotMastodon  # a blog answering HTML
 
 NEW, OLD, CLOSED = "new.fakenet.org", "old.fakenet.org", "closed.fakenet.org"
 REDIRECT = "http://127.0.0.1:8000/en/match/"
@@ -91,7 +94,7 @@ def test_refusals_are_said(servers: Any) -> None:
     assert closed.value.kind == "app-refused"
     assert "refused to register Passerelle" in closed.value.notice.text
     app = run(oauth.register_app(urls[NEW], REDIRECT))
-    verifier, challenge = oauth.pkce_pair()
+    _, challenge = oauth.pkce_pair()
     denied = consent(app, oauth.authorization_url(app, challenge, "s1"), decision="deny")
     with pytest.raises(oauth.MastodonSignInError) as refusal:
         oauth.code_from_callback(denied, "s1")
@@ -106,10 +109,6 @@ def test_refusals_are_said(servers: Any) -> None:
 
 
 def test_a_server_that_is_not_mastodon_or_not_there(servers: Any) -> None:
-    from tests.test_follow_mastodon import NotMastodon  # a blog answering HTML
-    import http.server
-    import threading
-
     blog = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotMastodon)
     threading.Thread(target=blog.serve_forever, daemon=True).start()
     try:
