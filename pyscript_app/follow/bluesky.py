@@ -10,6 +10,7 @@ creates a batch of follows at once (at most 200; all or nothing).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -23,6 +24,7 @@ from .waiting import Waiter, check, read
 
 COLLECTION = "app.bsky.graph.follow"
 PAGE_SIZE = 100
+RESOLVE_CONCURRENCY = 4  # handles resolved at once by the person's PDS
 MAX_PAGES = 5_000  # 500,000 follows: far beyond any account; a PDS that pages forever is stopped
 
 
@@ -62,10 +64,16 @@ class BlueskyFollower:
                    "start a new list."), {"network": "Bluesky", "owner": queue.owner}))
         queue.owner = self.repo = did
         self.existing = await self.existing_follows(waiter)
-        seen: dict[str, FollowTask] = {}
-        for task in queue.pending():
-            if not task.did:
+        pending = queue.pending()
+        slots = asyncio.Semaphore(RESOLVE_CONCURRENCY)
+
+        async def resolve(task: FollowTask) -> None:
+            async with slots:
                 task.did = task.account if DID.match(task.account) else await self.resolve(task.account, waiter)
+
+        await asyncio.gather(*(resolve(task) for task in pending if not task.did))
+        seen: dict[str, FollowTask] = {}
+        for task in pending:
             if not task.did:
                 task.settle("not-found")
             elif task.did == did:

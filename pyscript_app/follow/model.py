@@ -19,10 +19,14 @@ from ..untrusted import HOST_NAME, MASTODON_USER
 
 Network = Literal["bluesky", "mastodon"]
 FollowState = Literal["queued", "followed", "already", "not-found", "failed"]
-FailureReason = Literal["rate-limited", "refused", "gone", "session-expired", "follow-limit", "unreachable", "invalid"]
-# Why a network's queue stopped before its end (empty while it can go on).
+# Why a task failed: the server refused it, the account is gone, the account's follow limit is
+# reached (Mastodon), or what was selected is not an account name at all.
+FailureReason = Literal["refused", "gone", "follow-limit", "invalid"]
+# Why a network's run ended ("" while it runs). Rate limits, ended sessions and unreachable
+# servers stop the *network*, never a task: its tasks stay "queued" and the next run does them.
+# "waiting": the next batch may only go at ``resume_at`` (pace, daily cap or the server's 429).
 StopReason = Literal[
-    "", "done", "waiting", "paused", "cancelled", "session-expired", "unreachable", "not-mastodon", "follow-limit",
+    "", "done", "waiting", "cancelled", "session-expired", "unreachable", "not-mastodon", "follow-limit",
     "wrong-account",
 ]
 NETWORKS: tuple[Network, ...] = get_args(Network)
@@ -197,6 +201,8 @@ class FollowQueue:
             account = (match.account or match.did or "").strip()
             if network == "mastodon":
                 account = account.lstrip("@").lower()
+            elif not account.startswith("did:"):
+                account = account.lstrip("@").lower()  # handles are case-insensitive
             existing = next((t for t in queue.tasks if t.account == account), None)
             if existing is not None:
                 if match.x_id and match.x_id not in existing.x_ids:

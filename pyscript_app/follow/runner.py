@@ -34,6 +34,8 @@ from .pacing import NETWORK_NAMES, NetworkPlan, Pace, clock_text, next_batch, ob
 from .waiting import CancelledRunError, Clock, Sleep, Waiter
 
 FAILURES_BEFORE_STOP = 3
+# What a hostile or broken answer can still raise past the followers' own checks: contained per network.
+MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
 
 
 class Follower(Protocol):
@@ -74,7 +76,6 @@ def stop_notice(queue: NetworkQueue) -> Notice:
         )
     messages = {
         "cancelled": N_("%(network)s: stopped. Nothing is lost: start again to go on."),
-        "paused": N_("%(network)s: paused."),
         "session-expired": N_("%(network)s: the session has ended. Sign in again to go on; nothing is lost."),
         "unreachable": N_("%(network)s could not be reached. Try again later; nothing is lost."),
     }
@@ -150,8 +151,8 @@ class FollowRunner:
             queue.stop = "session-expired"
         except CancelledRunError:
             queue.stop = "cancelled"
-        except (UnreachableError, RateLimitedError):
-            queue.stop = "unreachable"
+        except (UnreachableError, RateLimitedError, *MALFORMED):
+            queue.stop = "unreachable"  # said as "could not be reached"; the queue is kept as it was
         finally:
             self._changed()
 
