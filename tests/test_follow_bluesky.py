@@ -170,7 +170,8 @@ def test_cancel_and_pause_keep_everything(pds: PdsServer) -> None:
     queue = FollowQueue()
     queue.add(Selected("bluesky", did, did) for did in subjects)
     client = session(pds, me.handle, me.password)
-    runner = FollowRunner(queue, {"bluesky": BlueskyFollower(client)}, clock.clock, clock.sleep)
+    # the page knows the OAuth session's DID: the PDS is not asked who is signed in
+    runner = FollowRunner(queue, {"bluesky": BlueskyFollower(client, did=me.did)}, clock.clock, clock.sleep)
     writes = 0
 
     def count_and_cancel(q: FollowQueue) -> None:
@@ -186,6 +187,7 @@ def test_cancel_and_pause_keep_everything(pds: PdsServer) -> None:
     assert result.stops == {"bluesky": "cancelled"}
     assert queue.queue("bluesky").counts()["followed"] == 100
     assert len(follow_subjects(pds, me.did)) == 100
+    assert not client.paths("getSession")
     # the default pace: 50 every 5 minutes
     assert [round(s) for s in clock.sleeps] == [300]
 

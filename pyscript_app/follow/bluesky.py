@@ -46,18 +46,17 @@ class BlueskyFollower:
 
     network = "bluesky"
 
-    def __init__(self, client: AuthorizedClient, pace: Pace = BLUESKY_PACE) -> None:
+    def __init__(self, client: AuthorizedClient, pace: Pace = BLUESKY_PACE, did: str = "") -> None:
+        """``did``: the signed-in account when the caller knows it (an OAuth session's ``did``);
+        otherwise it is asked of the PDS (``getSession``)."""
         self.client = client
         self.pace = pace
-        self.repo = ""
+        self.repo = did if DID.match(did) else ""
         self.existing: dict[str, str] = {}  # subject DID -> follow record address
 
     async def start(self, queue: NetworkQueue, waiter: Waiter) -> None:
         """Who is signed in, whom they already follow, and the DID of every handle still to follow."""
-        session = await read(self.client, waiter, "GET", "/xrpc/com.atproto.server.getSession")
-        did = session.body.get("did") if isinstance(session.body, dict) else None
-        if not session.ok or not isinstance(did, str) or not DID.match(did):
-            raise UnreachableError("no session")
+        did = self.repo or await self.signed_in(waiter)
         if queue.owner and queue.owner != did:
             raise FollowStopError("wrong-account", Notice(
                 N_("%(network)s: these follows were queued for another account (%(owner)s). Sign in with it, or "
@@ -84,6 +83,14 @@ class BlueskyFollower:
                 task.settle("already")  # the same person under two names: followed once
             else:
                 seen[task.did] = task
+
+    async def signed_in(self, waiter: Waiter) -> str:
+        """The DID of the account the session belongs to."""
+        session = await read(self.client, waiter, "GET", "/xrpc/com.atproto.server.getSession")
+        did = session.body.get("did") if isinstance(session.body, dict) else None
+        if not session.ok or not isinstance(did, str) or not DID.match(did):
+            raise UnreachableError("no session")
+        return did
 
     async def existing_follows(self, waiter: Waiter) -> dict[str, str]:
         """Every follow record of the repository: subject DID -> record address."""
