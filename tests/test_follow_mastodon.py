@@ -128,6 +128,9 @@ def test_a_day_of_follows_then_the_next_window_with_a_fake_clock(world: World) -
     assert queue.queue("mastodon").resume_at == DAY_START + DAY
     assert "10 more can be followed from 2026-01-02 00:00 UTC" in result.notices[0].text
     assert not [r for r in world.fediverse.log if r.status == 429]  # the pace kept under the limit
+    # ids are looked up 200 at a time, just before they are followed: not all of them first
+    first_follow = next(n for n, c in enumerate(client.calls) if c[1].endswith("/follow"))
+    assert len([c for c in client.calls[:first_follow] if "/lookup" in c[1]]) == 200
     # the next day, the kept state goes on
     world.time.now = DAY_START + DAY + 60
     kept = FollowQueue.from_json(json.loads(json.dumps(queue.to_json())))

@@ -121,8 +121,13 @@ class SlowFollower:
     network = "bluesky"
     pace = Pace(batch=1, gap=10.0, windows=(Window(1000, HOUR),))
 
+    prepare_chunk = 2
+
     async def start(self, queue: NetworkQueue, waiter: Waiter) -> None:
-        for task in queue.pending():
+        pass
+
+    async def prepare(self, tasks: list[FollowTask], queue: NetworkQueue, waiter: Waiter) -> None:
+        for task in tasks:
             task.did = "did:plc:" + "a" * 24
 
     async def follow(self, batch: list[FollowTask], queue: NetworkQueue, now: float) -> dict[str, str]:

@@ -45,6 +45,7 @@ class BlueskyFollower:
     """Follows on the person's own PDS through an ``AuthorizedClient`` (app password or OAuth)."""
 
     network = "bluesky"
+    prepare_chunk = 1_000  # handles resolved ahead of the follows (cheap: the person's own PDS)
 
     def __init__(self, client: AuthorizedClient, pace: Pace = BLUESKY_PACE, did: str = "") -> None:
         """``did``: the signed-in account when the caller knows it (an OAuth session's ``did``);
@@ -55,7 +56,7 @@ class BlueskyFollower:
         self.existing: dict[str, str] = {}  # subject DID -> follow record address
 
     async def start(self, queue: NetworkQueue, waiter: Waiter) -> None:
-        """Who is signed in, whom they already follow, and the DID of every handle still to follow."""
+        """Who is signed in, and whom they follow already (every page of it)."""
         did = self.repo or await self.signed_in(waiter)
         if queue.owner and queue.owner != did:
             raise FollowStopError("wrong-account", Notice(
@@ -63,26 +64,28 @@ class BlueskyFollower:
                    "start a new list."), {"network": "Bluesky", "owner": queue.owner}))
         queue.owner = self.repo = did
         self.existing = await self.existing_follows(waiter)
-        pending = queue.pending()
+
+    async def prepare(self, tasks: list[FollowTask], queue: NetworkQueue, waiter: Waiter) -> None:
+        """The DID of each task (handles resolved, a few at once); those followed already are settled."""
         slots = asyncio.Semaphore(RESOLVE_CONCURRENCY)
 
         async def resolve(task: FollowTask) -> None:
             async with slots:
                 task.did = task.account if DID.match(task.account) else await self.resolve(task.account, waiter)
 
-        await asyncio.gather(*(resolve(task) for task in pending if not task.did))
-        seen: dict[str, FollowTask] = {}
-        for task in pending:
+        await asyncio.gather(*(resolve(task) for task in tasks if not task.did))
+        seen: set[str] = set()
+        for task in tasks:
             if not task.did:
                 task.settle("not-found")
-            elif task.did == did:
+            elif task.did == self.repo:
                 task.fail("refused")  # one cannot follow oneself
             elif task.did in self.existing:
                 task.settle("already", self.existing[task.did])
             elif task.did in seen:
                 task.settle("already")  # the same person under two names: followed once
             else:
-                seen[task.did] = task
+                seen.add(task.did)
 
     async def signed_in(self, waiter: Waiter) -> str:
         """The DID of the account the session belongs to."""

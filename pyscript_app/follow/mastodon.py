@@ -44,12 +44,16 @@ class MastodonFollower:
     """Follows through the person's own Mastodon server (``client`` carries their token)."""
 
     network = "mastodon"
+    # ids looked up ahead of the follows: 200 lookups fit in the token's 300 calls per 5 minutes,
+    # and the next ones are looked up while the daily window waits, not all on the first day
+    prepare_chunk = 200
 
     def __init__(self, client: AuthorizedClient, domain: str, pace: Pace = MASTODON_PACE) -> None:
         self.client = client
         self.domain = domain.lower()
         self.pace = pace
         self.budget = Budget(*API_BUDGET)
+        self.followed: set[str] = set()  # ids followed in this run
 
     async def _call(self, waiter: Waiter, method: str, path: str) -> ApiAnswer:
         """A reading call within the token's budget (429s waited for)."""
@@ -62,7 +66,7 @@ class MastodonFollower:
         self.budget.sent.append(waiter.clock())
 
     async def start(self, queue: NetworkQueue, waiter: Waiter) -> None:
-        """Who is signed in and how many more they may follow; each address's id; who is followed already."""
+        """Who is signed in, and how many more people they may follow."""
         me = await self._call(waiter, "GET", "/api/v1/accounts/verify_credentials")
         if me.status in (404, 410) or not isinstance(me.body, dict) or not _account_id(me.body):
             raise not_mastodon(self.domain)
@@ -76,16 +80,19 @@ class MastodonFollower:
         following, followers = me.body.get("following_count"), me.body.get("followers_count")
         if isinstance(following, int) and isinstance(followers, int):
             queue.allowance = follow_allowance(following, followers)
+
+    async def prepare(self, tasks: list[FollowTask], queue: NetworkQueue, waiter: Waiter) -> None:
+        """Each task's id on the person's own server; those followed (or requested) already are settled."""
         by_id: dict[str, FollowTask] = {}
-        for task in queue.pending():
-            if task.account == owner:
+        for task in tasks:
+            if task.account == queue.owner:
                 task.fail("refused")
                 continue
             if not task.remote_id:
                 task.remote_id = await self.resolve(task.account, waiter)
             if not task.remote_id:
                 task.settle("not-found")
-            elif task.remote_id in by_id:
+            elif task.remote_id in by_id or task.remote_id in self.followed:
                 task.settle("already")  # one account under two addresses (a move): followed once
             else:
                 by_id[task.remote_id] = task
@@ -134,6 +141,7 @@ class MastodonFollower:
             headers = answer.headers
             if answer.ok and isinstance(answer.body, dict):
                 task.settle("followed")
+                self.followed.add(task.remote_id)
                 if queue.allowance is not None:
                     queue.allowance -= 1
             elif answer.status in (404, 410):

@@ -45,7 +45,10 @@ class Follower(Protocol):
     def network(self) -> str: ...
     @property
     def pace(self) -> Pace: ...
+    @property
+    def prepare_chunk(self) -> int: ...
     async def start(self, queue: NetworkQueue, waiter: Waiter) -> None: ...
+    async def prepare(self, tasks: list[FollowTask], queue: NetworkQueue, waiter: Waiter) -> None: ...
     async def follow(self, batch: list[FollowTask], queue: NetworkQueue, now: float) -> dict[str, str]: ...
 
 
@@ -158,12 +161,20 @@ class FollowRunner:
 
     async def _follow_all(self, queue: NetworkQueue, follower: Follower) -> None:
         failures = 0
+        prepared: set[int] = set()  # tasks checked in this run (resolved, not followed already)
         while True:
             await self.waiter.checkpoint()
-            pending = [t for t in queue.tasks if t.state == "queued"]
-            if not pending:
+            queued = [t for t in queue.tasks if t.state == "queued"]
+            if not queued:
                 queue.stop = "done"
                 return
+            pending = [t for t in queued if id(t) in prepared]
+            if not pending:  # the next ones are resolved and checked just before they are followed
+                chunk = queued[: follower.prepare_chunk]
+                await follower.prepare(chunk, queue, self.waiter)
+                prepared.update(id(t) for t in chunk)
+                self._changed()
+                continue
             if queue.allowance is not None and queue.allowance <= 0:
                 for task in pending:
                     task.fail("follow-limit")
