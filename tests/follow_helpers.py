@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,4 +63,12 @@ class Recording:
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    """asyncio.run in a thread of its own: Playwright's sync API keeps a loop on the main thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
+def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """A blocking call that runs its own event loop (the CLI), off the main thread for the same reason."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(function, *args).result()

@@ -10,6 +10,7 @@ import pytest
 
 from pyscript_app.__main__ import main
 from tests.fake_mastodon import FakeFediverse, serve_fediverse
+from tests.follow_helpers import in_thread
 from tests.pds_server import HANDLE_DOMAIN, PdsServer
 from tests.test_follow_bluesky import follow_subjects
 
@@ -59,7 +60,7 @@ def test_follows_on_both_networks_then_a_second_run_adds_nothing(
     arguments = ["follow", str(results), "--bluesky", me.handle, "--mastodon", f"me@{HOME}", "--config", str(config),
                  "--state", str(state), "--min-confidence", "medium", "--json"]
 
-    assert main(arguments) == 0
+    assert in_thread(main, arguments) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["stops"] == {"bluesky": "done", "mastodon": "done"}
     assert printed["counts"]["bluesky"]["followed"] == 2 and printed["counts"]["mastodon"]["followed"] == 2
@@ -70,7 +71,7 @@ def test_follows_on_both_networks_then_a_second_run_adds_nothing(
     kept = json.loads(state.read_text())
     assert kept["networks"]["bluesky"]["owner"] == me.did and kept["networks"]["mastodon"]["owner"] == f"me@{HOME}"
 
-    assert main(arguments) == 0
+    assert in_thread(main, arguments) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["counts"]["bluesky"]["followed"] == 2  # kept from the first run, nothing new
     assert set(follow_subjects(pds, me.did)) == {amal.did, bert.did}
@@ -83,13 +84,13 @@ def test_dry_run_prints_the_plan_and_asks_nobody(tmp_path: Path, capsys: pytest.
     rows += [{"x_id": str(n), "network": "mastodon", "account": f"p{n}@mastodon.social", "confidence": "high"}
              for n in range(1_000)]
     results = write_results(tmp_path / "results.json", rows)
-    assert main(["follow", str(results), "--bluesky", "me.bsky.social", "--mastodon", "me@mastodon.social",
+    assert in_thread(main, ["follow", str(results), "--bluesky", "me.bsky.social", "--mastodon", "me@mastodon.social",
                  "--dry-run"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Bluesky: 1240 people to follow, about 2 hours.",
         "Mastodon: 1000 people to follow, about 2 days, 400 a day.",
     ]
-    assert main(["follow", str(results), "--bluesky", "me.bsky.social", "--dry-run", "--json"]) == 0
+    assert in_thread(main, ["follow", str(results), "--bluesky", "me.bsky.social", "--dry-run", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["plan"]
     assert [p["network"] for p in plan] == ["bluesky"] and plan[0]["batches"] == 25
 
@@ -99,13 +100,13 @@ def test_missing_secrets_and_bad_files_are_said(
 ) -> None:
     monkeypatch.delenv("PASSERELLE_MASTODON_TOKEN", raising=False)
     results = write_results(tmp_path / "results.json", [])
-    assert main(["follow", str(results), "--mastodon", "me@mastodon.social"]) == 2
+    assert in_thread(main, ["follow", str(results), "--mastodon", "me@mastodon.social"]) == 2
     assert "Set PASSERELLE_MASTODON_TOKEN" in capsys.readouterr().err
     (tmp_path / "bad.json").write_text("{")
-    assert main(["follow", str(tmp_path / "bad.json"), "--mastodon", "me@mastodon.social"]) == 2
+    assert in_thread(main, ["follow", str(tmp_path / "bad.json"), "--mastodon", "me@mastodon.social"]) == 2
     assert "cannot be read" in capsys.readouterr().err
     state = tmp_path / "state.json"
     state.write_text('{"version": 99}')
-    assert main(["follow", str(results), "--mastodon", "me@mastodon.social", "--state", str(state)]) == 2
+    assert in_thread(main, ["follow", str(results), "--mastodon", "me@mastodon.social", "--state", str(state)]) == 2
     assert "not a follow state file" in capsys.readouterr().err
-    assert main(["follow", str(results)]) == 2
+    assert in_thread(main, ["follow", str(results)]) == 2

@@ -23,7 +23,7 @@ from pyscript_app.follow.pacing import (
     schedule,
 )
 from pyscript_app.follow.waiting import Waiter
-from tests.follow_helpers import DAY_START, FakeTime, Selected
+from tests.follow_helpers import DAY_START, FakeTime, Selected, run
 
 NOW = DAY_START + 10 * HOUR
 
@@ -156,4 +156,4 @@ def test_pause_resume_and_cancel() -> None:
         assert 2 <= queue.queue("bluesky").counts()["followed"] < 5
         assert result.notices[0].text == "Bluesky: stopped. Nothing is lost: start again to go on."
 
-    asyncio.run(scenario())
+    run(scenario())

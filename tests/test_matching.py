@@ -408,7 +408,7 @@ def test_cli_match_prints_matches_and_stats(tmp_path: Path) -> None:
         ("bluesky", "ann-smith.bsky.social", "high"),
         ("mastodon", "dan@social.fakenet.org", "high"),
     }
-    assert set(output["matches"][0]) == {"x_id", "x_handle", "network", "account", "confidence", "reasons"}
+    assert set(output["matches"][0]) == {"x_id", "x_handle", "network", "account", "did", "confidence", "reasons"}
     assert output["stats"]["relations"] == 2 and output["stats"]["failures"] == []
 
 
