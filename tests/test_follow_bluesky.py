@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pyscript_app._compat import Response, send
 from pyscript_app.follow import BLUESKY_PACE, BlueskyFollower, FollowQueue, FollowRunner, Pace, Window
 from pyscript_app.follow.atproto_session import BlueskySignInError, app_password_session, resolve_pds
 from pyscript_app.follow.client import ApiAnswer
@@ -218,3 +219,25 @@ def test_sign_in_finds_the_pds_through_the_resolver_and_the_plc_directory(pds: P
     with pytest.raises(BlueskySignInError) as refused:
         run(app_password_session(pds.url, me.handle, "not the password"))
     assert refused.value.kind == "refused"
+
+
+def test_an_expired_app_password_session_is_refreshed_once_and_goes_on(pds: PdsServer) -> None:
+    me = pds.create_account("follower-seven")
+    friend = pds.create_account("friend-of-seven")
+    first = run(app_password_session(pds.url, me.handle, me.password))
+    stale = first.access_jwt
+
+    async def expired_once(method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float,
+                           max_bytes: int) -> Response:
+        if "applyWrites" in url and headers.get("Authorization") == f"Bearer {stale}":
+            return Response(400, b'{"error": "ExpiredToken", "message": "Token has expired"}', {})
+        return await send(method, url, headers, body, timeout, max_bytes)
+
+    first.pds.transport = expired_once
+    queue = FollowQueue()
+    queue.add([Selected("bluesky", friend.handle, friend.did)])
+    clock = FakeTime()
+    result = run(FollowRunner(queue, {"bluesky": BlueskyFollower(first)}, clock.clock, clock.sleep).run())
+    assert result.stops == {"bluesky": "done"}
+    assert first.access_jwt != stale  # refreshSession gave a new pair
+    assert set(follow_subjects(pds, me.did)) == {friend.did}
