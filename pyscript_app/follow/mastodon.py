@@ -17,7 +17,7 @@ from ..net import Budget
 from ..notices import Notice
 from .client import ApiAnswer, AuthorizedClient
 from .model import MASTODON_ID, FollowStopError, FollowTask, NetworkQueue, UnreachableError
-from .pacing import MASTODON_PACE, Pace
+from .pacing import MASTODON_PACE, Pace, follow_limit_notice
 from .waiting import Waiter, check, read
 
 RELATIONSHIPS_PER_CALL = 40
@@ -156,8 +156,3 @@ class MastodonFollower:
 
     async def _spend_now(self, now: float) -> None:
         self.budget.sent.append(now)
-
-
-def follow_limit_notice(count: int) -> Notice:
-    return Notice(N_("Mastodon does not let this account follow more people: %(count)s could not be followed."),
-                  {"count": count})

@@ -247,6 +247,11 @@ def plan_network(queue: NetworkQueue, pace: Pace, now: float) -> NetworkPlan:
     return NetworkPlan(queue.network, pending - over, over, queue.counts(), batches, seconds, notices)
 
 
+def follow_limit_notice(count: int) -> Notice:
+    return Notice(N_("Mastodon does not let this account follow more people: %(count)s could not be followed."),
+                  {"count": count})
+
+
 def clock_text(moment: float) -> str:
     """A time for the English text of a notice (the page formats ``at`` itself)."""
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -30,7 +30,17 @@ from .model import (
     StopReason,
     UnreachableError,
 )
-from .pacing import NETWORK_NAMES, NetworkPlan, Pace, clock_text, next_batch, observe, plan_network, record_batch
+from .pacing import (
+    NETWORK_NAMES,
+    NetworkPlan,
+    Pace,
+    clock_text,
+    follow_limit_notice,
+    next_batch,
+    observe,
+    plan_network,
+    record_batch,
+)
 from .waiting import CancelledRunError, Clock, Sleep, Waiter
 
 FAILURES_BEFORE_STOP = 3
@@ -168,6 +178,10 @@ class FollowRunner:
             if not queued:
                 queue.stop = "done"
                 return
+            if queue.allowance is not None and queue.allowance <= 0:
+                for task in queued:
+                    task.fail("follow-limit")
+                raise FollowStopError("follow-limit", follow_limit_notice(len(queued)))
             pending = [t for t in queued if id(t) in prepared]
             if not pending:  # the next ones are resolved and checked just before they are followed
                 chunk = queued[: follower.prepare_chunk]
@@ -175,12 +189,6 @@ class FollowRunner:
                 prepared.update(id(t) for t in chunk)
                 self._changed()
                 continue
-            if queue.allowance is not None and queue.allowance <= 0:
-                for task in pending:
-                    task.fail("follow-limit")
-                from .mastodon import follow_limit_notice
-
-                raise FollowStopError("follow-limit", follow_limit_notice(len(pending)))
             if queue.allowance is not None:
                 pending = pending[: queue.allowance]
             now = self.waiter.clock()
