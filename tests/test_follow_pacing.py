@@ -157,3 +157,12 @@ def test_pause_resume_and_cancel() -> None:
         assert result.notices[0].text == "Bluesky: stopped. Nothing is lost: start again to go on."
 
     run(scenario())
+
+
+def test_the_names_the_page_will_use() -> None:
+    from pyscript_app.follow.model import FAILURE_REASONS, FOLLOW_STATES, STOP_REASONS
+
+    assert FOLLOW_STATES == ("queued", "followed", "already", "not-found", "failed")  # data-follow-state
+    assert FAILURE_REASONS == ("refused", "gone", "follow-limit", "invalid")
+    assert set(STOP_REASONS) == {"", "done", "waiting", "cancelled", "session-expired", "unreachable", "not-mastodon",
+                                 "follow-limit", "wrong-account"}
