@@ -1,4 +1,4 @@
-"""Command line twin of the matcher page: ``python -m pyscript_app inspect PATH... [--json]``."""
+"""Command line twin of the matcher page: ``python -m pyscript_app inspect|match|follow … [--json]``."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from .archive import read_archive
+from .follow import cli as follow_cli
 from .matching import Matcher, Settings
 from .notices import ArchiveError
 
-MATCH_FIELDS = ("x_id", "x_handle", "network", "account", "confidence", "reasons")
+MATCH_FIELDS = ("x_id", "x_handle", "network", "account", "did", "confidence", "reasons")
 EVIDENCE_FIELDS = ("evidence", "chance", "ties")  # for heuristic Bluesky matches: reasons with weights
 
 
@@ -95,6 +96,7 @@ def parser() -> argparse.ArgumentParser:
     match.add_argument("--config", type=Path, help="TOML: bluesky_appview, directories, mastodon_instance_urls")
     match.add_argument("--json", action="store_true", help="print one JSON object")
     match.set_defaults(run=command_match)
+    follow_cli.add_parser(commands)
     return main
 
 

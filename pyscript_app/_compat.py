@@ -251,3 +251,104 @@ async def delete_kept_responses(max_age: float | None = None) -> None:
                 await cache.delete(request)
     except Exception:  # storage off: nothing was kept
         return
+
+
+# --- Requests on the person's behalf (following): any method, a body, the answer's headers ---------
+
+API_MAX_BYTES = 4 * 1024 * 1024  # an API answer (a page of 100 follow records is ~30 KB)
+
+
+async def send(
+    method: str,
+    url: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    timeout: float = 30.0,
+    max_bytes: int = API_MAX_BYTES,
+) -> Response:
+    """One HTTP request with any method and body; HTTP errors are responses (with their headers),
+    network failures raise NetworkError, redirects are refused. No cookies, no referrer."""
+    if IN_BROWSER:  # pragma: no cover - exercised by the browser tests
+        return await _browser_send(method, url, headers or {}, body, timeout, max_bytes)
+    return await asyncio.get_running_loop().run_in_executor(
+        _fetch_pool(), _urllib_send, method, url, headers or {}, body, timeout, max_bytes
+    )
+
+
+def _urllib_send(
+    method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float, max_bytes: int
+) -> Response:
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"Accept": "application/json", "User-Agent": USER_AGENT, **headers}
+    )
+    try:
+        with _OPENER.open(request, timeout=timeout) as answer:
+            declared = answer.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise ResponseTooLargeError()
+            content = _read_capped(answer.read, max_bytes)
+            return Response(answer.status, content, {k.lower(): v for k, v in answer.headers.items()})
+    except urllib.error.HTTPError as error:
+        content = _read_capped(error.read, max_bytes) if error.fp else b""
+        return Response(error.code, content, {k.lower(): v for k, v in (error.headers or {}).items()})
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as error:
+        raise NetworkError(str(getattr(error, "reason", error))) from None
+
+
+async def _browser_send(  # pragma: no cover - browser only
+    method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float, max_bytes: int
+) -> Response:
+    init: dict[str, object] = {
+        "method": method,
+        "credentials": "omit",
+        "referrerPolicy": "no-referrer",
+        "redirect": "error",
+        "headers": {"Accept": "application/json", **headers},
+        "signal": js.AbortSignal.timeout(int(timeout * 1000)),
+    }
+    if body is not None:
+        init["body"] = body.decode("utf-8")
+    try:
+        answer = await js.fetch(url, to_js(init, dict_converter=js.Object.fromEntries))
+        content = await _read_stream(answer, max_bytes)
+    except ResponseTooLargeError:
+        raise
+    except Exception as error:
+        raise NetworkError(str(error)) from None
+    return Response(answer.status, content, {str(k).lower(): str(v) for k, v in answer.headers.entries()})
+
+
+class FetchHandlerTransport:  # pragma: no cover - browser only; the page's follow tests exercise it
+    """THE BROWSER SEAM for Bluesky: requests signed by the official atproto OAuth client.
+
+    ``fetch_handler`` is the JS function ``(path, init) => Promise<Response>`` of an
+    ``OAuthSession`` from ``@atproto/oauth-client-browser`` (it adds the DPoP proof, the
+    DPoP-bound access token, retries with the server's nonce and refreshes the token). Paths
+    are relative to the person's PDS. It has the ``send`` shape of ``follow.client.PathClient``,
+    so ``PathClient(FetchHandlerTransport(session.fetchHandler))`` is an ``AuthorizedClient``.
+    """
+
+    def __init__(self, fetch_handler: object) -> None:
+        self.fetch_handler = fetch_handler
+
+    async def __call__(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None, timeout: float, max_bytes: int
+    ) -> Response:
+        init: dict[str, object] = {"method": method, "headers": {"Accept": "application/json", **headers}}
+        if body is not None:
+            init["body"] = body.decode("utf-8")
+        try:
+            answer = await self.fetch_handler(path, to_js(init, dict_converter=js.Object.fromEntries))  # type: ignore[operator]
+            content = await _read_stream(answer, max_bytes)
+        except ResponseTooLargeError:
+            raise
+        except Exception as error:
+            name = str(getattr(error, "name", "")) or type(error).__name__
+            if name in SESSION_ENDED_ERRORS:  # the client could not refresh: the session has ended
+                return Response(401, b'{"error": "ExpiredToken"}', {"content-type": "application/json"})
+            raise NetworkError(str(error)) from None
+        return Response(answer.status, content, {str(k).lower(): str(v) for k, v in answer.headers.entries()})
+
+
+# What @atproto/oauth-client throws when a session cannot go on (refresh refused, revoked, deleted).
+SESSION_ENDED_ERRORS = {"TokenRefreshError", "TokenRevokedError", "TokenInvalidError", "AuthMethodUnsatisfiableError"}

@@ -420,12 +420,15 @@ def test_cli_match_prints_matches_and_stats(tmp_path: Path) -> None:
         ("mastodon", "dan@social.fakenet.org", "high"),
     }
     ann = next(m for m in output["matches"] if m["network"] == "bluesky")
-    assert set(ann) == {"x_id", "x_handle", "network", "account", "confidence", "reasons", "evidence", "chance", "ties"}
+    common = {"x_id", "x_handle", "network", "account", "did", "confidence", "reasons"}
+    assert set(ann) == common | {"evidence", "chance", "ties"}
     assert {e["reason"]: e["weight"] for e in ann["evidence"]} == {
         "exact_handle": 1.4,
         "same_name": 2.4,
     }  # no anchor: no ties asked
     assert 0 < ann["chance"] < 0.85 and ann["ties"] == 0
+    mastodon = next(m for m in output["matches"] if m["network"] == "mastodon")
+    assert set(mastodon) == common
     assert output["stats"]["relations"] == 2 and output["stats"]["failures"] == []
 
 
