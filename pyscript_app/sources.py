@@ -60,7 +60,8 @@ class ZipSource:
             raise ArchiveError(
                 N_("The zip file %(file)s is incomplete or damaged. Download your archive again."), file=label
             ) from None
-        self.infos = {info.filename: info for info in self.zip.infolist() if not info.is_dir()}
+        # A damaged central directory can hold a member with no name at all: it is not a file.
+        self.infos = {info.filename: info for info in self.zip.infolist() if info.filename and not info.is_dir()}
 
     def names(self) -> list[str]:
         return list(self.infos)
