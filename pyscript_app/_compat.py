@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # CPython's fetching is imported where it runs: the browser never loads urllib.request
+    from concurrent.futures import ThreadPoolExecutor
 
 try:  # pragma: no cover - only in Pyodide
     import js  # type: ignore[import-not-found]
@@ -55,6 +56,8 @@ _POOL: ThreadPoolExecutor | None = None
 
 def _fetch_pool() -> ThreadPoolExecutor:
     """Threads for blocking urllib calls: as many as the polite client lets run at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="passerelle-fetch")
@@ -71,6 +74,9 @@ def _read_file(path: Path) -> Response:
 
 
 def _urllib_fetch(url: str, timeout: float) -> Response:
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:

@@ -25,6 +25,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SUBFOLDER = "some/sub folder/passerelle"
+# The policy the site is deployed with (issue 9): the browser tests run under it, so a violation
+# (inline script, eval, a blob: worker) is a console error and fails them.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self' https:; "
+    "img-src 'self' https: data:; style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +53,7 @@ def site_url(built_site: Path) -> Iterator[str]:
     webroot = built_site
     for _ in SUBFOLDER.split("/"):
         webroot = webroot.parent
-    server = make_server(webroot, 0)
+    server = make_server(webroot, 0, headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
