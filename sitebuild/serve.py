@@ -42,7 +42,7 @@ def accepted_encodings(header: str) -> set[str]:
         name, _, params = part.strip().partition(";")
         quality = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
         try:
-            if float(quality) > 0:
+            if name.strip() and float(quality) > 0:
                 accepted.add(name.strip().lower())
         except ValueError:
             continue

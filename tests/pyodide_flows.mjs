@@ -1,14 +1,15 @@
 // Runs the app's browser flows inside the site's own Pyodide runtime, under Node, with the shipped
 // (trimmed, precompiled) standard library: read the sample archive, keep and restore it, match it
 // against the sample directory (served here on 127.0.0.1), export, and one unexpected failure.
-// Usage: node pyodide_flows.mjs SITE_DIR RUNTIME_FOLDER STDLIB_ZIP APP_ZIP
+// Usage: node pyodide_flows.mjs SITE_DIR RUNTIME_FOLDER STDLIB_ZIP APP_ZIP LOCK_JSON
+// (LOCK_JSON: the lock file contents the page passes, as the site ships no pyodide-lock.json)
 // Prints one JSON line: {"ok": true, "modules": [...]} or exits non-zero with the problem.
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 
-const [site, runtime, stdlib, appZip] = process.argv.slice(2);
+const [site, runtime, stdlib, appZip, lock] = process.argv.slice(2);
 
 function serve(root) {
   const server = http.createServer(function (request, response) {
@@ -23,8 +24,16 @@ function serve(root) {
   return new Promise(function (resolve) { server.listen(0, "127.0.0.1", function () { resolve(server); }); });
 }
 
+// Node prints a failing line of the minified runtime whole: print the error's message only.
+process.on("uncaughtException", function (error) { fail(error); });
+process.on("unhandledRejection", function (error) { fail(error); });
+function fail(error) {
+  process.stderr.write(String((error && error.message) || error) + "\n");
+  process.exit(1);
+}
+
 const { loadPyodide } = await import(pathToFileURL(path.join(runtime, "pyodide.mjs")).href);
-const pyodide = await loadPyodide({ indexURL: runtime + "/", stdLibURL: stdlib });
+const pyodide = await loadPyodide({ indexURL: runtime + "/", stdLibURL: stdlib, lockFileContents: lock });
 pyodide.unpackArchive(new Uint8Array(fs.readFileSync(appZip)), "zip", { extractDir: "/home/pyodide/passerelle" });
 pyodide.FS.writeFile("/tmp/sample.zip", new Uint8Array(fs.readFileSync(path.join(site, "assets/demo/sample-archive.zip"))));
 const server = await serve(site);
