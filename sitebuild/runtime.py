@@ -24,7 +24,7 @@ from pyscript_app.directory import ClaimError, compile_directory, read_claims
 
 from .config import Config
 from .errors import BuildError
-from .stdlib import trimmed_stdlib
+from .precompile import compiled_app, trimmed_stdlib
 
 log = logging.getLogger("passerelle.build")
 
@@ -206,7 +206,7 @@ def prepare_runtime(config: Config) -> RuntimeAssets | None:
     files = {name: source / name for name in SHIPPED_FILES} | {stdlib_name: stdlib_zip}
     integrity = {name: digests[name] for name in SHIPPED_FILES} | {stdlib_name: stdlib_integrity}
     lock_info = json.loads((source / "pyodide-lock.json").read_text(encoding="utf-8"))["info"]
-    data = app_zip(config)
+    data = compiled_app(source, stdlib_zip, app_zip(config))
     digest = hashlib.sha256(data).hexdigest()[:10]
     app_name = f"assets/app/pyscript_app-{digest}.zip"
     demo_keys = ("demo_archive", "demo_claims")

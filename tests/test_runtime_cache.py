@@ -11,8 +11,8 @@ import brotli
 import pytest
 
 from sitebuild.config import Config
+from sitebuild.precompile import app_imports, cached_stdlib, sri384
 from sitebuild.runtime import STAMP, fetch_pyodide, unpacked_runtime
-from sitebuild.stdlib import app_imports, cached_stdlib, sri384
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,6 @@
-"""The standard library the site ships: only what the app and Pyodide import, precompiled.
+"""Python compiled ahead for the browser: the trimmed standard library and the app.
+
+The standard library the site ships is only what the app and Pyodide import, precompiled.
 
 Pyodide's ``python_stdlib.zip`` holds the whole standard library as ``.py`` sources (2.5 MB), and
 every start compiles the hundred-odd modules Pyodide and the app import. The site instead ships
@@ -12,6 +14,9 @@ the CPython-only ones (``urllib.request`` in ``_compat``) stay out; a browser pa
 must list it in ``SAFETY_MODULES``. The result is cached in ``.cache`` under a key
 of those inputs, so Node runs only when the pinned Pyodide or the app's imports change.
 ``tests/test_runtime_stdlib.py`` runs the app's flows in Pyodide against the shipped zip.
+
+The app's zip gets a ``__pycache__`` .pyc beside each module (its sources stay, for tracebacks),
+compiled under Node on the first build after the app changes and cached by the zip's digest.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 
 from .errors import BuildError
 
-TOOL = Path(__file__).with_name("stdlib.mjs")
+TOOL = Path(__file__).with_name("precompile.mjs")
 TOOL_VERSION = "1"
 # Imported lazily by the standard library on paths the app takes (found by running its flows).
 SAFETY_MODULES = (
@@ -71,6 +76,37 @@ def app_imports(root: Path) -> list[str]:
     return sorted(name for name in found if name.partition(":")[0].split(".")[0] not in SKIPPED_ROOTS)
 
 
+def run_tool(command: str, runtime: Path, *arguments: str | Path) -> None:
+    """Run ``precompile.mjs`` under Node; its last argument before the modules is the file it writes."""
+    node = shutil.which("node")
+    if node is None:
+        raise BuildError("Node.js is needed to precompile the in-browser Python (install nodejs)")
+    result = subprocess.run(
+        [node, str(TOOL), command, str(runtime), *map(str, arguments)], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        detail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])[-2000:] or "no output"
+        raise BuildError(f"could not precompile the in-browser Python under Node ({command}):\n{detail}")
+
+
+def compiled_app(runtime: Path, stdlib: Path, app: bytes) -> bytes:
+    """The app zip with a .pyc for every module, compiled by the pinned Pyodide; cached by content."""
+    key = hashlib.sha256(b"\n".join([TOOL_VERSION.encode(), TOOL.read_bytes(), app])).hexdigest()[:16]
+    target = runtime / f"app-{key}.zip"
+    if target.is_file():
+        return target.read_bytes()
+    source = runtime / f"app-{key}.source.zip"
+    partial = runtime / f"app-{key}.part"
+    source.write_bytes(app)
+    try:
+        run_tool("app", runtime, stdlib, source, partial)
+        partial.replace(target)
+    finally:
+        source.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
+    return target.read_bytes()
+
+
 def stdlib_key(runtime_integrity: str, wanted: list[str]) -> str:
     """The cache key of a trimmed stdlib: the pinned runtime, the modules asked for, this tool."""
     text = "\n".join([TOOL_VERSION, runtime_integrity, TOOL.read_text(encoding="utf-8"), *wanted])
@@ -102,21 +138,12 @@ def trimmed_stdlib(runtime: Path, runtime_integrity: str, root: Path) -> tuple[P
     digest = cached_stdlib(target)
     if digest is not None:
         return target, digest
-    node = shutil.which("node")
-    if node is None:
-        raise BuildError("Node.js is needed once to prepare the in-browser standard library (install nodejs)")
     partial = target.with_suffix(".part")
-    result = subprocess.run(
-        [node, str(TOOL), str(runtime), str(runtime / "python_stdlib.zip"), str(partial), *wanted],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0 or not partial.is_file():
-        detail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:]) or "no output"
+    try:
+        run_tool("stdlib", runtime, runtime / "python_stdlib.zip", partial, *wanted)
+        digest = sri384(partial.read_bytes())
+        partial.replace(target)
+    finally:
         partial.unlink(missing_ok=True)
-        raise BuildError(f"could not prepare the in-browser standard library under Node:\n{detail}")
-    digest = sri384(partial.read_bytes())
-    partial.replace(target)
     target.with_suffix(".sri").write_text(digest + "\n", encoding="utf-8")
     return target, digest
