@@ -350,3 +350,46 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     missing = run_cli("inspect", str(tmp_path / "nowhere.zip"))
     assert missing.returncode == 2 and "cannot be found" in missing.stderr
+
+
+class _Files:
+    """An archive source of named byte strings."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def names(self) -> list[str]:
+        return list(self.files)
+
+    def size(self, name: str) -> int:
+        return len(self.files[name])
+
+    def read(self, name: str) -> bytes:
+        return self.files[name]
+
+    def close(self) -> None:
+        pass
+
+
+def _id_list(records: list) -> bytes:
+    return b"window.YTD.follower.part0 = " + json.dumps(records).encode()
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        (
+            [{"follower": {"accountId": "12"}}, {"follower": {"accountId": "34"}}, {"follower": {"accountId": "12"}}],
+            (["12", "34"], 0),
+        ),
+        ([{"follower": {"accountId": "12"}}, {"follower": {"accountId": 34}}], (["12", "34"], 0)),
+        ([{"follower": {"accountId": "12"}}, {"follower": {"accountId": "01"}}, {"follower": {}}], (["12"], 2)),
+        ([{"follower": {"accountId": "12"}}, ["not", "a", "record"], {"follower": {"accountId": "1\n2"}}], (["12"], 2)),
+        ([], ([], 0)),
+    ],
+)
+def test_id_lists_give_the_same_ids_on_the_fast_path_and_the_careful_one(records: list, expected: tuple) -> None:
+    from pyscript_app.archive import read_id_list
+
+    source = _Files({"data/follower.js": _id_list(records)})
+    assert read_id_list(source, ["data/follower.js"], "follower") == expected
