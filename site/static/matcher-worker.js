@@ -24,7 +24,11 @@ function checkedFetch(plainFetch, digests, refused) {
     const url = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
     const integrity = digests.get(url);
     const answer = plainFetch.call(self, input, integrity ? Object.assign({}, init, { integrity: integrity }) : init);
-    if (integrity) answer.catch(refused);
+    if (integrity) {
+      answer.catch(function (error) {
+        refused(new Error(url + " was refused (not the file the page's digest names) or could not be fetched: " + error));
+      });
+    }
     return answer;
   };
 }
