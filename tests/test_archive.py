@@ -393,3 +393,18 @@ def test_id_lists_give_the_same_ids_on_the_fast_path_and_the_careful_one(records
 
     source = _Files({"data/follower.js": _id_list(records)})
     assert read_id_list(source, ["data/follower.js"], "follower") == expected
+
+
+def test_the_named_count_counts_the_named_relations_only() -> None:
+    from pyscript_app.graph import KnownAccount
+
+    graph = PersonGraph(account=None, following=["1", "2"], followers=["2", "3"])
+    assert graph.named_count() == len(graph.named_relations()) == 0
+    graph.known = {
+        "1": KnownAccount("1", ["ann"]),
+        "2": KnownAccount("2", ["bob"]),
+        "3": KnownAccount("3", []),
+        "9": KnownAccount("9", ["not_a_relation"]),
+    }
+    assert graph.named_count() == len(graph.named_relations()) == 2
+    assert graph.summary()["named"] == 2
