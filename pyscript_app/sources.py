@@ -75,14 +75,16 @@ class ZipSource:
         damaged = ArchiveError(
             N_("The file %(file)s in your archive is damaged. Download your archive again."), file=name
         )
-        data = bytearray()
+        chunks: list[bytes] = []
+        size = 0
         try:
             with self.zip.open(info) as member:
                 # zipfile never inflates past the declared size, and the CRC check at the end
                 # rejects a member whose real content is bigger: memory stays bounded.
                 while chunk := member.read(CHUNK):
-                    data += chunk
-                    if len(data) > info.file_size:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > info.file_size:
                         raise damaged
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError):
             raise damaged from None
@@ -90,7 +92,7 @@ class ZipSource:
             raise ArchiveError(
                 N_("This zip file is protected by a password. Use the archive exactly as X sent it.")
             ) from None
-        return bytes(data)
+        return b"".join(chunks)  # one copy, where growing a bytearray then freezing it costs several
 
 
 class FileSource:
