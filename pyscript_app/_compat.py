@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # CPython's fetching is imported where it runs: the browser never loads urllib.request
+    from concurrent.futures import ThreadPoolExecutor
 
 try:  # pragma: no cover - only in Pyodide
     import js  # type: ignore[import-not-found]
@@ -62,6 +63,8 @@ _POOL: ThreadPoolExecutor | None = None
 
 def _fetch_pool() -> ThreadPoolExecutor:
     """Threads for blocking urllib calls: as many as the polite client lets run at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
     global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="passerelle-fetch")
@@ -90,30 +93,10 @@ def _read_capped(read: Callable[[int], bytes], max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """An API answer that redirects could send the client anywhere (a private address): refuse it."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
-        raise NetworkError(f"redirected ({code}) to another address")
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def _urllib_fetch(url: str, timeout: float, max_bytes: int) -> Response:
-    request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": USER_AGENT})
-    try:
-        with _OPENER.open(request, timeout=timeout) as answer:
-            declared = answer.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise ResponseTooLargeError()
-            body = _read_capped(answer.read, max_bytes)
-            return Response(answer.status, body, {k.lower(): v for k, v in answer.headers.items()})
-    except urllib.error.HTTPError as error:
-        body = _read_capped(error.read, max_bytes) if error.fp else b""
-        return Response(error.code, body, {k.lower(): v for k, v in (error.headers or {}).items()})
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as error:
-        raise NetworkError(str(getattr(error, "reason", error))) from None
+    from ._cpython_http import request
+
+    return request("GET", url, {}, None, timeout, max_bytes)
 
 
 async def _browser_fetch(url: str, timeout: float, max_bytes: int) -> Response:  # pragma: no cover
@@ -278,21 +261,9 @@ async def send(
 def _urllib_send(
     method: str, url: str, headers: dict[str, str], body: bytes | None, timeout: float, max_bytes: int
 ) -> Response:
-    request = urllib.request.Request(
-        url, data=body, method=method, headers={"Accept": "application/json", "User-Agent": USER_AGENT, **headers}
-    )
-    try:
-        with _OPENER.open(request, timeout=timeout) as answer:
-            declared = answer.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise ResponseTooLargeError()
-            content = _read_capped(answer.read, max_bytes)
-            return Response(answer.status, content, {k.lower(): v for k, v in answer.headers.items()})
-    except urllib.error.HTTPError as error:
-        content = _read_capped(error.read, max_bytes) if error.fp else b""
-        return Response(error.code, content, {k.lower(): v for k, v in (error.headers or {}).items()})
-    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError, ValueError) as error:
-        raise NetworkError(str(getattr(error, "reason", error))) from None
+    from ._cpython_http import request
+
+    return request(method, url, headers, body, timeout, max_bytes)
 
 
 async def _browser_send(  # pragma: no cover - browser only

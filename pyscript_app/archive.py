@@ -24,6 +24,8 @@ from .sources import RELATIONS_MAX_BYTES, SMALL_FILE_MAX_BYTES, ArchiveSource, o
 
 DATA_FILE = re.compile(r"^(?P<kind>[a-z0-9_-]+?)(?:-part(?P<part>\d+))?\.js$")
 ID = re.compile(r"^[1-9][0-9]{0,24}$")
+ID_LINES = re.compile(r"[1-9][0-9]{0,24}(?:\n[1-9][0-9]{0,24})*")
+WHOLE_PARSE_MAX_BYTES = 32 * 1024 * 1024  # about 200,000 relations in X's format
 HANDLE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 TWEET_KINDS = ("tweets", "tweet", "deleted-tweets", "deleted-tweet", "community-tweet")
 ID_LISTS = {"following": "following", "follower": "follower", "block": "blocking", "mute": "muting"}
@@ -217,13 +219,39 @@ def _records(value: Any, name: str) -> list[Any]:
     return value
 
 
+def _usual_account_ids(records: list[Any], key: str) -> list[str] | None:
+    """Every record's id when all are X's usual ``{key: {"accountId": "<digits>"}}``, else None.
+
+    The fast path for 200,000 followers: one list comprehension and one regex over the joined ids
+    instead of a check per record; anything unusual goes through ``read_id_list``'s careful loop.
+    """
+    try:
+        ids = [record[key]["accountId"] for record in records]
+        joined = "\n".join(ids)
+    except (KeyError, TypeError, IndexError):
+        return None
+    return ids if not ids or ID_LINES.fullmatch(joined) else None
+
+
+def _relation_records(data: bytes, name: str) -> list[Any] | Iterator[Any]:
+    """A relations file's records: parsed at once when small (fast), one at a time when large
+    (the whole list as Python objects costs about five times the file)."""
+    if len(data) <= WHOLE_PARSE_MAX_BYTES:
+        return _records(parse_ytd(data, name), name)
+    return iter_ytd_records(data, name)
+
+
 def read_id_list(source: ArchiveSource, parts: list[str], key: str) -> tuple[list[str], int]:
     """Account ids of ``following.js`` and its kin, each once, in file order; and the count of bad entries."""
     ids: dict[str, None] = {}
     bad = 0
     for part in parts:
-        name = posixpath.basename(part)
-        for record in iter_ytd_records(source.read(part, RELATIONS_MAX_BYTES), name):
+        records = _relation_records(source.read(part, RELATIONS_MAX_BYTES), posixpath.basename(part))
+        usual = _usual_account_ids(records, key) if isinstance(records, list) else None
+        if usual is not None:
+            ids.update(dict.fromkeys(usual))
+            continue
+        for record in records:
             inner = record.get(key) if isinstance(record, dict) else None
             account_id = inner.get("accountId", "") if isinstance(inner, dict) else ""
             if isinstance(account_id, (str, int)) and ID.match(str(account_id)):

@@ -59,6 +59,13 @@ class PersonGraph:
         """Followed or follower ids whose handle the archive reveals."""
         return [x_id for x_id in self.relations() if x_id in self.known and self.known[x_id].handles]
 
+    def named_count(self) -> int:
+        """``len(self.named_relations())``, without listing 200,000 relations to count a few thousand."""
+        if not self.known:
+            return 0
+        related = set(self.following).union(self.followers)
+        return sum(1 for x_id, account in self.known.items() if account.handles and x_id in related)
+
     def summary(self) -> dict[str, Any]:
         """The figures the page shows, and the CLI prints with ``--json``."""
         account = self.account
@@ -70,7 +77,7 @@ class PersonGraph:
             "followers": len(self.followers),
             "blocked": len(self.blocked),
             "muted": len(self.muted),
-            "named": len(self.named_relations()),
+            "named": self.named_count(),
             "warnings": [notice.text for notice in self.warnings],
         }
 

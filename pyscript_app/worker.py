@@ -8,9 +8,11 @@ console, and the page shows a translated message for both.
 
 from __future__ import annotations
 
+import gc
 import json
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,20 @@ from .notices import ArchiveError, Notice
 from .sources import open_source
 
 PostProgress = Callable[[str, int, int], None]
+
+
+@contextmanager
+def without_collector_pauses() -> Iterator[None]:
+    """No cyclic garbage collection while an archive is read: parsing 200,000 followers creates
+    objects by the hundred thousand, none in cycles, and the collector's passes over them cost
+    about a tenth of the reading time. It runs again, as before, once the reading is done."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def page_summary(graph: PersonGraph, complete: bool) -> dict[str, Any]:
@@ -48,6 +64,10 @@ class Session:
 
     def read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
         """Read what was picked; posts the counts first, returns the complete summary."""
+        with without_collector_pauses():
+            return self._read(paths, post_summary, progress)
+
+    def _read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
         source = open_source(Path(p) for p in paths)
         try:
             reader = ArchiveReader(source)

@@ -17,11 +17,12 @@ from markupsafe import escape as escape_html
 from pyscript_app.matching import Settings
 
 from .catalogs import check_catalogs, po_path, python_msgids, read_catalog, shipped_languages
+from .compress import precompress_site
 from .config import Config
 from .errors import BuildError
 from .guide import GuidePage, load_page, render_markdown
 from .languages import Language, Translator
-from .runtime import DEMO_ARCHIVE, DEMO_DIRECTORY, RuntimeAssets, prepare_runtime, write_runtime
+from .runtime import DEMO_ARCHIVE, DEMO_DIRECTORY, RuntimeAssets, cache_dir, prepare_runtime, write_runtime
 from .security import content_security_policy, headers_file
 
 log = logging.getLogger("passerelle.build")
@@ -240,6 +241,7 @@ class SiteWriter:
         return {
             "pyodide": relative_url(folder, runtime.pyodide_folder) if runtime else "",
             "app": relative_url(folder, runtime.app_zip) if runtime else "",
+            "files": self._runtime_files(runtime),
             "messages": {msgid: gettext(msgid) for msgid in self.sources.app_msgids},
             "settings": {
                 "bluesky_appview": str(extra.get("bluesky_appview", Settings.bluesky_appview)),
@@ -250,6 +252,19 @@ class SiteWriter:
                 "archive": relative_url(folder, DEMO_ARCHIVE) if runtime and runtime.demo_archive else "",
                 "directory": relative_url(folder, DEMO_DIRECTORY) if runtime and runtime.demo_claims else "",
             },
+        }
+
+    @staticmethod
+    def _runtime_files(runtime: RuntimeAssets | None) -> dict:
+        """What the worker needs to start Pyodide from verified bytes (see matcher-worker.js)."""
+        if runtime is None:
+            return {}
+        return {
+            "stdlib": runtime.stdlib,
+            "integrity": {
+                ("app" if name == runtime.app_zip else name): value for name, value in runtime.integrity.items()
+            },
+            "lock": {"info": runtime.lock_info, "packages": {}},
         }
 
     def render_page(self, language: Language, key: str) -> str:
@@ -321,6 +336,7 @@ class SiteWriter:
         shutil.copytree(self.config.static_dir, self.out / ASSETS, dirs_exist_ok=True)
         if self.sources.runtime is not None:
             write_runtime(self.sources.runtime, self.out)
+        precompress_site(self.out, cache_dir(self.config) / "compressed")
         return written
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
+import logging
 import os
 import shutil
 import subprocess
@@ -22,8 +24,15 @@ from pyscript_app.directory import ClaimError, compile_directory, read_claims
 
 from .config import Config
 from .errors import BuildError
+from .precompile import compiled_app, trimmed_stdlib
 
+log = logging.getLogger("passerelle.build")
+
+# Extracted from the tarball into the cache; the site ships the first three and a trimmed stdlib.
 RUNTIME_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip", "pyodide-lock.json")
+SHIPPED_FILES = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm")
+STAMP = "stamp.json"
+SRI_ALGORITHM = "sha384"
 FIXED_DATE = (2020, 1, 1, 0, 0, 0)
 
 
@@ -33,12 +42,21 @@ DEMO_DIRECTORY = "directory/"
 
 @dataclass(frozen=True)
 class RuntimeAssets:
-    """Where the runtime, the app and the demo land in the site, relative to its root."""
+    """Where the runtime, the app and the demo land in the site, relative to its root.
+
+    ``pyodide_folder`` is named after the digests of what it holds, and the app zip after its
+    own: a new release never mixes with files a browser kept from an old one. ``files`` maps each
+    shipped runtime file to its source in the cache; ``integrity`` maps it (and ``app_zip``) to
+    the SRI string the page checks it against.
+    """
 
     pyodide_folder: str
     app_zip: str
     app_zip_bytes: bytes
-    tarball: Path
+    files: dict[str, Path]
+    integrity: dict[str, str]
+    stdlib: str
+    lock_info: dict[str, str]
     demo_archive: Path | None = None
     demo_claims: Path | None = None
 
@@ -108,12 +126,36 @@ def app_zip(config: Config) -> bytes:
     return zip_files(list((config.root / "pyscript_app").rglob("*.py")), config.root)
 
 
-def unpacked_runtime(tarball: Path) -> Path:
-    """The runtime files the page needs, extracted once beside the verified tarball."""
-    folder = tarball.with_suffix("")
-    if all((folder / name).is_file() for name in RUNTIME_FILES):
-        return folder
+def file_integrity(path: Path) -> str:
+    """The SRI string (sha384) of a file, as the page's fetch(…, {integrity}) checks it."""
+    return integrity_of(path.read_bytes(), SRI_ALGORITHM)
+
+
+def read_stamp(folder: Path) -> dict:
+    try:
+        stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return stamp if isinstance(stamp, dict) else {}
+
+
+def stamp_matches(folder: Path, tarball_integrity: str) -> dict[str, str] | None:
+    """The files' digests when the extracted folder is exactly what the stamp records, else None."""
+    stamp = read_stamp(folder)
+    recorded = stamp.get("files")
+    if stamp.get("tarball") != tarball_integrity or not isinstance(recorded, dict):
+        return None
+    if set(recorded) != set(RUNTIME_FILES) or not all((folder / name).is_file() for name in RUNTIME_FILES):
+        return None
+    actual = {name: file_integrity(folder / name) for name in RUNTIME_FILES}
+    return actual if actual == recorded else None
+
+
+def extract_runtime(tarball: Path, folder: Path, tarball_integrity: str) -> dict[str, str]:
+    """Extract the runtime files from the verified tarball and stamp them with their digests."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / STAMP).unlink(missing_ok=True)
+    digests = {}
     with tarfile.open(tarball, "r:gz") as tar:
         for name in RUNTIME_FILES:
             try:
@@ -122,9 +164,34 @@ def unpacked_runtime(tarball: Path) -> Path:
                 member = None
             if member is None:
                 raise BuildError(f"{tarball.name}: has no {name}; is pyodide_version right?")
-            (folder / f"{name}.part").write_bytes(member.read())
+            data = member.read()
+            (folder / f"{name}.part").write_bytes(data)
             (folder / f"{name}.part").replace(folder / name)
-    return folder
+            digests[name] = integrity_of(data, SRI_ALGORITHM)
+    stamp = {"tarball": tarball_integrity, "files": digests}
+    (folder / STAMP).write_text(json.dumps(stamp, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return digests
+
+
+def unpacked_runtime(tarball: Path, tarball_integrity: str) -> tuple[Path, dict[str, str]]:
+    """The runtime files, extracted once beside the verified tarball, and their SRI digests.
+
+    A stamp records the tarball's integrity and the digest of every extracted file; anything
+    that does not match it (another tarball, a file changed or missing in the cache) is extracted
+    again from the tarball, which ``fetch_pyodide`` has just checked against the pin.
+    """
+    folder = tarball.with_suffix("")
+    digests = stamp_matches(folder, tarball_integrity)
+    if digests is None:
+        log.info("extracting %s into %s", tarball.name, folder)
+        digests = extract_runtime(tarball, folder, tarball_integrity)
+    return folder, digests
+
+
+def folder_digest(integrity: dict[str, str]) -> str:
+    """A short name for a set of files, from their digests: it changes when any file does."""
+    text = "\n".join(f"{name} {value}" for name, value in sorted(integrity.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def prepare_runtime(config: Config) -> RuntimeAssets | None:
@@ -132,18 +199,29 @@ def prepare_runtime(config: Config) -> RuntimeAssets | None:
     if not config.apps or not config.extra.get("pyodide_version"):
         return None
     tarball = fetch_pyodide(config)
-    data = app_zip(config)
+    pinned = str(config.extra["pyodide_integrity"])
+    source, digests = unpacked_runtime(tarball, pinned)
+    stdlib_zip, stdlib_integrity = trimmed_stdlib(source, pinned, config.root)
+    stdlib_name = f"python_stdlib-{stdlib_zip.stem.removeprefix('stdlib-')}.zip"
+    files = {name: source / name for name in SHIPPED_FILES} | {stdlib_name: stdlib_zip}
+    integrity = {name: digests[name] for name in SHIPPED_FILES} | {stdlib_name: stdlib_integrity}
+    lock_info = json.loads((source / "pyodide-lock.json").read_text(encoding="utf-8"))["info"]
+    data = compiled_app(source, stdlib_zip, app_zip(config))
     digest = hashlib.sha256(data).hexdigest()[:10]
+    app_name = f"assets/app/pyscript_app-{digest}.zip"
     demo_keys = ("demo_archive", "demo_claims")
     demo = {key: config.root / str(config.extra[key]) for key in demo_keys if config.extra.get(key)}
     for key, path in demo.items():
         if not path.exists():
             raise BuildError(f"{path}: missing (configuration key '{key}')")
     return RuntimeAssets(
-        pyodide_folder=f"assets/pyodide/{config.extra['pyodide_version']}/",
-        app_zip=f"assets/app/pyscript_app-{digest}.zip",
+        pyodide_folder=f"assets/pyodide/{config.extra['pyodide_version']}-{folder_digest(integrity)}/",
+        app_zip=app_name,
         app_zip_bytes=data,
-        tarball=tarball,
+        files=files,
+        integrity=integrity | {app_name: integrity_of(data, SRI_ALGORITHM)},
+        stdlib=stdlib_name,
+        lock_info=lock_info,
         demo_archive=demo.get("demo_archive"),
         demo_claims=demo.get("demo_claims"),
     )
@@ -153,9 +231,8 @@ def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
     """Phase two: copy the runtime's needed files and the app zip into the site."""
     target = out / runtime.pyodide_folder
     target.mkdir(parents=True, exist_ok=True)
-    source = unpacked_runtime(runtime.tarball)
-    for name in RUNTIME_FILES:
-        shutil.copyfile(source / name, target / name)
+    for name, source in runtime.files.items():
+        shutil.copyfile(source, target / name)
     app = out / runtime.app_zip
     app.parent.mkdir(parents=True, exist_ok=True)
     app.write_bytes(runtime.app_zip_bytes)

@@ -67,7 +67,13 @@ def security_headers(config: Config) -> dict[str, str]:
     }
 
 
+IMMUTABLE_FOLDERS = ("/assets/pyodide/*", "/assets/app/*")  # content-hashed names: never change
+
+
 def headers_file(config: Config) -> str:
-    """A ``_headers`` file (Netlify, Cloudflare Pages) that applies the headers to every path."""
+    """A ``_headers`` file (Netlify, Cloudflare Pages, for a site at a domain's root): the security
+    headers on every path, and a year of caching for the content-hashed runtime."""
     lines = ["/*"] + [f"  {name}: {value}" for name, value in security_headers(config).items()]
+    for folder in IMMUTABLE_FOLDERS:
+        lines += [folder, "  Cache-Control: public, max-age=31536000, immutable"]
     return "\n".join(lines) + "\n"

@@ -1,9 +1,16 @@
-"""A small static server for the built site, on loopback, with the MIME types the site needs."""
+"""A small static server for the built site, on loopback, with the MIME types the site needs.
+
+It serves the build's precompressed files (``name.br``, ``name.gz``) to browsers that accept
+them, as ``gzip_static``/``brotli_static`` do in nginx, and lets browsers keep content-hashed
+files for a year (see README, "Hosting").
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -20,21 +27,94 @@ MIME_TYPES = {
     ".xml": "application/xml",
     ".txt": "text/plain; charset=utf-8",
 }
+# Precompressed variants written by the build, in order of preference.
+ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+# A name that carries its content's digest: a folder or file named "…-<10+ hex digits>", or "?v=<digest>".
+HASHED_PATH = re.compile(r"-[0-9a-f]{10,}(?:/|\.[A-Za-z0-9.]+$)")
+VERSIONED_QUERY = re.compile(r"(?:^|&)v=[0-9a-f]{6,}(?:&|$)")
+
+
+def accepted_encodings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header allows (q=0 excluded)."""
+    accepted = set()
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        quality = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        try:
+            if name.strip() and float(quality) > 0:
+                accepted.add(name.strip().lower())
+        except ValueError:
+            continue
+    return accepted
+
+
+def precompressed_variant(path: str, accept_encoding: str) -> tuple[str, str] | None:
+    """The (encoding, file) to send instead of ``path``, if the build wrote one the browser accepts."""
+    accepted = accepted_encodings(accept_encoding)
+    for encoding, suffix in ENCODINGS:
+        if (encoding in accepted or "*" in accepted) and os.path.isfile(path + suffix):
+            return encoding, path + suffix
+    return None
+
+
+def has_variants(path: str) -> bool:
+    return any(os.path.isfile(path + suffix) for _, suffix in ENCODINGS)
+
+
+def cache_control(url: str) -> str:
+    """A year for content-hashed names, which change with their content; revalidate anything else."""
+    path, _, query = url.partition("?")
+    return IMMUTABLE if HASHED_PATH.search(path) or VERSIONED_QUERY.search(query) else REVALIDATE
 
 
 class SiteHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files with explicit MIME types, the site's security headers, and no directory listings."""
+    """Serves files with explicit MIME types, precompressed variants, cache headers, the site's security
+    headers, and no directory listings."""
 
     extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+    extra_headers: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, *args, extra_headers: Mapping[str, str] | None = None, **kwargs) -> None:
-        self.extra_headers = dict(extra_headers or {})
-        super().__init__(*args, **kwargs)
+    def send_head(self):
+        self.variant: tuple[str, str] | None = None
+        self.plain_path = self.requested_file()
+        if self.plain_path is not None:
+            self.variant = precompressed_variant(self.plain_path, self.headers.get("Accept-Encoding", ""))
+        return super().send_head()
+
+    def requested_file(self) -> str | None:
+        """The file a GET names, with a folder's index.html; None for anything else."""
+        path = super().translate_path(self.path)
+        if os.path.isdir(path) and self.path.partition("?")[0].endswith("/"):
+            path = os.path.join(path, "index.html")
+        return path if os.path.isfile(path) else None
+
+    def translate_path(self, path: str) -> str:
+        variant = getattr(self, "variant", None)
+        return variant[1] if variant else super().translate_path(path)
+
+    def guess_type(self, path) -> str:
+        variant = getattr(self, "variant", None)
+        return super().guess_type(self.plain_path if variant else path)
 
     def end_headers(self) -> None:
-        for name, value in self.extra_headers.items():
+        for name, value in self.response_headers().items():
             self.send_header(name, value)
         super().end_headers()
+
+    def response_headers(self) -> dict[str, str]:
+        """Content-Encoding, Vary and Cache-Control for the file being sent, plus ``extra_headers``."""
+        headers = dict(self.extra_headers)
+        plain = getattr(self, "plain_path", None)
+        if plain is not None:
+            variant = getattr(self, "variant", None)
+            if variant:
+                headers["Content-Encoding"] = variant[0]
+            if variant or has_variants(plain):
+                headers["Vary"] = "Accept-Encoding"
+            headers["Cache-Control"] = cache_control(self.path)
+        return headers
 
     def list_directory(self, path):
         self.send_error(404, "Not found")
@@ -45,7 +125,8 @@ def make_server(
     directory: Path, port: int, host: str = "127.0.0.1", headers: Mapping[str, str] | None = None
 ) -> http.server.ThreadingHTTPServer:
     """A server for ``directory``; ``headers`` (the site's security headers) go with every response."""
-    handler = functools.partial(SiteHandler, directory=str(directory), extra_headers=headers)
+    handler_class = type("Handler", (SiteHandler,), {"extra_headers": dict(headers or {})})
+    handler = functools.partial(handler_class, directory=str(directory))
     return http.server.ThreadingHTTPServer((host, port), handler)
 
 

@@ -26,8 +26,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SUBFOLDER = "some/sub folder/passerelle"
-
-
 @pytest.fixture(scope="session")
 def config() -> Config:
     return load_config(ROOT)

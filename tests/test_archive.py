@@ -350,3 +350,61 @@ def test_cli_bad_input_is_one_line_and_status_2(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     missing = run_cli("inspect", str(tmp_path / "nowhere.zip"))
     assert missing.returncode == 2 and "cannot be found" in missing.stderr
+
+
+class _Files:
+    """An archive source of named byte strings."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+
+    def names(self) -> list[str]:
+        return list(self.files)
+
+    def size(self, name: str) -> int:
+        return len(self.files[name])
+
+    def read(self, name: str) -> bytes:
+        return self.files[name]
+
+    def close(self) -> None:
+        pass
+
+
+def _id_list(records: list) -> bytes:
+    return b"window.YTD.follower.part0 = " + json.dumps(records).encode()
+
+
+@pytest.mark.parametrize(
+    ("records", "expected"),
+    [
+        (
+            [{"follower": {"accountId": "12"}}, {"follower": {"accountId": "34"}}, {"follower": {"accountId": "12"}}],
+            (["12", "34"], 0),
+        ),
+        ([{"follower": {"accountId": "12"}}, {"follower": {"accountId": 34}}], (["12", "34"], 0)),
+        ([{"follower": {"accountId": "12"}}, {"follower": {"accountId": "01"}}, {"follower": {}}], (["12"], 2)),
+        ([{"follower": {"accountId": "12"}}, ["not", "a", "record"], {"follower": {"accountId": "1\n2"}}], (["12"], 2)),
+        ([], ([], 0)),
+    ],
+)
+def test_id_lists_give_the_same_ids_on_the_fast_path_and_the_careful_one(records: list, expected: tuple) -> None:
+    from pyscript_app.archive import read_id_list
+
+    source = _Files({"data/follower.js": _id_list(records)})
+    assert read_id_list(source, ["data/follower.js"], "follower") == expected
+
+
+def test_the_named_count_counts_the_named_relations_only() -> None:
+    from pyscript_app.graph import KnownAccount
+
+    graph = PersonGraph(account=None, following=["1", "2"], followers=["2", "3"])
+    assert graph.named_count() == len(graph.named_relations()) == 0
+    graph.known = {
+        "1": KnownAccount("1", ["ann"]),
+        "2": KnownAccount("2", ["bob"]),
+        "3": KnownAccount("3", []),
+        "9": KnownAccount("9", ["not_a_relation"]),
+    }
+    assert graph.named_count() == len(graph.named_relations()) == 2
+    assert graph.summary()["named"] == 2

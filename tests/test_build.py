@@ -21,7 +21,12 @@ GOLDEN = Path(__file__).parent / "golden" / "sample_site"
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The built files, without the compressed copies (tests/test_runtime_cache.py checks those)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.suffix not in (".br", ".gz")
+    }
 
 
 def build_sample(tmp_path: Path) -> Path:

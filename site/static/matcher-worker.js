@@ -1,5 +1,5 @@
 // Passerelle's matcher worker (a module worker): runs Python (Pyodide) off the page's thread.
-// Protocol (page -> worker): {type: "boot", pyodide, app}, {type: "read", id, entries: [{path, file}]},
+// Protocol (page -> worker): {type: "boot", pyodide, runtime, app} (runtime: stdlib, integrity, lock), {type: "read", id, entries: [{path, file}]},
 // {type: "restore", id, saved}, {type: "save", id}, {type: "forget", id},
 // {type: "match", id, settings}, {type: "cancel", id}, {type: "export", id, network, keys}.
 // Worker -> page: {type: "progress", stage, done, total}, {type: "ready", seconds},
@@ -16,12 +16,53 @@ function post(type, fields) {
   self.postMessage(Object.assign({ type: type }, fields || {}));
 }
 
+// Pyodide fetches its wasm and standard library itself; during the start, fetch() adds the
+// page's SRI digest to exactly those two URLs, so the browser refuses bytes that differ from the
+// build's. A refused file fails the start at once (Pyodide alone would only log it and wait).
+function checkedFetch(plainFetch, digests, refused) {
+  return function (input, init) {
+    const url = new URL(input instanceof Request ? input.url : String(input), self.location.href).href;
+    const integrity = digests.get(url);
+    const answer = plainFetch.call(self, input, integrity ? Object.assign({}, init, { integrity: integrity }) : init);
+    if (integrity) {
+      answer.catch(function (error) {
+        refused(new Error(url + " was refused (not the file the page's digest names) or could not be fetched: " + error));
+      });
+    }
+    return answer;
+  };
+}
+
+async function startPyodide(message) {
+  const index = message.pyodide;
+  const files = message.runtime;
+  const stdLibURL = index + files.stdlib;
+  const digests = new Map([
+    [index + "pyodide.asm.wasm", files.integrity["pyodide.asm.wasm"]],
+    [stdLibURL, files.integrity[files.stdlib]],
+  ]);
+  // Both modules at once: pyodide.mjs would import pyodide.asm.mjs only after it has loaded.
+  const modules = await Promise.all([import(index + "pyodide.mjs"), import(index + "pyodide.asm.mjs")]);
+  const plainFetch = self.fetch;
+  let refuse = null;
+  const refused = new Promise(function (_, reject) { refuse = reject; });
+  self.fetch = checkedFetch(plainFetch, digests, refuse);
+  try {
+    return await Promise.race([
+      modules[0].loadPyodide({ indexURL: index, stdLibURL: stdLibURL, lockFileContents: files.lock, packageBaseUrl: index }),
+      refused,
+    ]);
+  } finally {
+    self.fetch = plainFetch;
+  }
+}
+
 async function boot(message) {
   const started = performance.now();
   post("progress", { stage: "runtime" });
-  const appResponse = fetch(message.app);  // in parallel with the runtime
-  const runtime = await import(message.pyodide + "pyodide.mjs");
-  pyodide = await runtime.loadPyodide({ indexURL: message.pyodide });
+  const appResponse = fetch(message.app, { integrity: message.runtime.integrity.app });  // in parallel
+  appResponse.catch(function () {});  // awaited below; no unhandled rejection meanwhile
+  pyodide = await startPyodide(message);
   const loaded = performance.now();
   const response = await appResponse;
   if (!response.ok) throw new Error(message.app + ": HTTP " + response.status);

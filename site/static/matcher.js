@@ -80,7 +80,7 @@
     console.error("Passerelle worker error:", event.message);
     runtimeFailed();
   };
-  worker.postMessage({ type: "boot", pyodide: absolute(config.pyodide), app: absolute(config.app) });
+  worker.postMessage({ type: "boot", pyodide: absolute(config.pyodide), runtime: config.runtime, app: absolute(config.app) });
 
   function becomeReady(message) {
     ready = true;
