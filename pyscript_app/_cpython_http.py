@@ -1,30 +1,32 @@
 """HTTP under CPython (the command line and the tests): urllib in a worker thread.
 
-Imported only where it runs, so the browser never loads ``urllib.request``. Same rules as the
-browser's ``fetch``: no redirects (an answer that redirects could send the client to a private
-address), answers read up to a cap, HTTP errors returned as responses with their headers.
+Same rules as the browser's ``fetch``: no redirects (an answer that redirects could send the
+client to a private address), answers read up to a cap, HTTP errors returned as responses with
+their headers. ``urllib.request`` is imported where it runs, so the browser never loads it (and
+the trimmed standard library the site ships does not contain it).
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-from http.client import HTTPMessage
-from typing import IO
+import functools
+from typing import TYPE_CHECKING
 
 from ._compat import USER_AGENT, NetworkError, Response, ResponseTooLargeError, _read_capped
 
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Refuse every redirect."""
-
-    def redirect_request(
-        self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str, headers: HTTPMessage, newurl: str
-    ) -> urllib.request.Request | None:
-        raise NetworkError(f"redirected ({code}) to another address")
+if TYPE_CHECKING:
+    import urllib.request
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """A urllib opener that refuses every redirect."""
+    import urllib.request
+
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+            raise NetworkError(f"redirected ({code}) to another address")
+
+    return urllib.request.build_opener(NoRedirects)
 
 
 def request(
@@ -32,11 +34,14 @@ def request(
 ) -> Response:
     """One blocking request; NetworkError when the server cannot be reached, ResponseTooLargeError
     when the answer passes ``max_bytes``."""
+    import urllib.error
+    import urllib.request
+
     prepared = urllib.request.Request(
         url, data=body, method=method, headers={"Accept": "application/json", "User-Agent": USER_AGENT, **headers}
     )
     try:
-        with _OPENER.open(prepared, timeout=timeout) as answer:
+        with _opener().open(prepared, timeout=timeout) as answer:
             declared = answer.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise ResponseTooLargeError()

@@ -64,7 +64,7 @@ def test_a_changed_cached_stdlib_is_not_used(tmp_path: Path) -> None:
 
 def test_app_imports_are_the_module_level_ones() -> None:
     imports = app_imports(ROOT)
-    assert {"json", "zipfile", "csv", "pyodide.http:pyfetch"} <= set(imports)
+    assert {"json", "zipfile", "csv", "pyodide.ffi:to_js"} <= set(imports)
     assert not [name for name in imports if name.startswith(("urllib.request", "concurrent.futures", "pyscript_app"))]
 
 
