@@ -15,7 +15,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 from . import N_, scoring
@@ -35,6 +35,7 @@ from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
 from .net import CancelRequestedError, PoliteClient, SourceError
 from .notices import Notice
+from .protocol import Confidence, MatchJSON, Network, Reason, Relation
 
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 SEARCH_CONCURRENCY = 4
@@ -102,11 +103,11 @@ class Match:
 
     x_id: str
     x_handle: str
-    network: str  # "bluesky" or "mastodon"
+    network: Network
     account: str  # Bluesky handle (or DID if it has none), Mastodon user@server
-    confidence: str
-    reasons: list[str]
-    relation: str  # "following", "follower" or "both"
+    confidence: Confidence  # with ``reasons``, decided by ``Matcher._add``
+    reasons: list[Reason]
+    relation: Relation
     display_name: str = ""
     avatar: str = ""
     url: str = ""
@@ -125,8 +126,8 @@ class Match:
     def key(self) -> tuple[str, str, str]:
         return (self.x_id, self.network, self.account)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_json(self) -> MatchJSON:
+        return cast(MatchJSON, asdict(self))  # the fields are MatchJSON's, typed alike
 
 
 @dataclass
@@ -150,7 +151,7 @@ def is_reserved_handle(actor: str) -> bool:
     return not actor.startswith("did:") and actor.endswith(RESERVED_SUFFIXES)
 
 
-def _relation(x_id: str, following: set[str], followers: set[str]) -> str:
+def _relation(x_id: str, following: set[str], followers: set[str]) -> Relation:
     if x_id in following and x_id in followers:
         return "both"
     return "following" if x_id in following else "follower"
@@ -168,6 +169,19 @@ def _source_failure(source: str, error: Exception) -> Notice:
     }
     kind = error.kind if isinstance(error, SourceError) else "malformed"
     return Notice(messages.get(kind, messages["malformed"]), {"source": source})
+
+
+def _directory_reasons(
+    moved: bool = False, conflict: bool = False, not_checked: bool = False, unverified: bool = False
+) -> list[Reason]:
+    """The reasons of a directory match, in the order the page shows them."""
+    flags: tuple[tuple[Reason, bool], ...] = (
+        ("moved", moved),
+        ("conflict", conflict),
+        ("not_checked", not_checked),
+        ("unverified", unverified),
+    )
+    return ["directory", *(reason for reason, on in flags if on)]
 
 
 def _conflicts(claims: dict[str, list[tuple[str, Claim]]]) -> set[tuple[str, str]]:
@@ -194,6 +208,7 @@ class Matcher:
         self.mastodon = MastodonServers(self.client, settings.mastodon_instance_urls)
         self.failures: list[Notice] = []
         self.found: dict[tuple[str, str, str], Match] = {}
+        self.published: dict[tuple[str, str, str], MatchJSON] = {}  # what the page was last sent
 
     def cancel(self) -> None:
         self.client.cancel()
@@ -232,7 +247,7 @@ class Matcher:
                 handles.setdefault(x_id, found[0][1].x_handle)
             if self.settings.directories_only:
                 self._unchecked_directory_claims(claims, handles, following, followers)
-                publish(list(self.found.values()))
+                self._publish(publish)
             else:  # directory claims and the archive's names are checked at the same time
                 await asyncio.gather(
                     self._contained(
@@ -314,7 +329,11 @@ class Matcher:
         conflicts = _conflicts(claims)
         for x_id, found in claims.items():
             for source, claim in found:
-                for network, account in (("bluesky", claim.bluesky), ("mastodon", claim.mastodon)):
+                accounts: tuple[tuple[Network, str | None], ...] = (
+                    ("bluesky", claim.bluesky),
+                    ("mastodon", claim.mastodon),
+                )
+                for network, account in accounts:
                     if not account:
                         continue
                     conflict = (x_id, network) in conflicts
@@ -323,14 +342,13 @@ class Matcher:
                         x_handle=handles.get(x_id, ""),
                         network=network,
                         account=account,
-                        confidence="",
+                        confidence="low",
                         reasons=[],
                         relation=_relation(x_id, following, followers),
                         bridge=bridge_address(account) if network == "bluesky" else mastodon_bridge(account),
                         unverified=True,
                     )
-                    reasons = ["directory", *(["conflict"] if conflict else []), "not_checked"]
-                    self._add(match, "medium", reasons, source)
+                    self._add(match, "medium", _directory_reasons(conflict=conflict, not_checked=True), source)
 
     async def _check_directory_claims(
         self,
@@ -373,10 +391,10 @@ class Matcher:
                 self._add(
                     match,
                     confidence="medium" if conflict or unverified else "high",
-                    reasons=["directory", *(["conflict"] if conflict else []), *(["unverified"] if unverified else [])],
+                    reasons=_directory_reasons(conflict=conflict, unverified=unverified),
                     source=source,
                 )
-        publish(list(self.found.values()))
+        self._publish(publish)
         await checking_mastodon
 
     async def _profiles(self, actors: list[str], appview: AppView | None = None) -> dict[str, Profile]:
@@ -428,7 +446,7 @@ class Matcher:
                         x_handle=handles.get(x_id, ""),
                         network="mastodon",
                         account=final,
-                        confidence="",
+                        confidence="low",
                         reasons=[],
                         relation=_relation(x_id, following, followers),
                         display_name=account.display_name if account else "",
@@ -439,12 +457,12 @@ class Matcher:
                         unverified=unverified,
                     ),
                     confidence="medium" if conflict or unverified else "high",
-                    reasons=[
-                        "directory",
-                        *(["moved"] if account and account.moved_from else []),
-                        *(["conflict"] if conflict else []),
-                        *(["not_checked"] if failed else ["unverified"] if unverified else []),
-                    ],
+                    reasons=_directory_reasons(
+                        moved=bool(account and account.moved_from),
+                        conflict=conflict,
+                        not_checked=failed,
+                        unverified=unverified and not failed,
+                    ),
                     source=source,
                 )
             done += 1
@@ -452,7 +470,7 @@ class Matcher:
 
         progress("mastodon", 0, len(addresses))
         await asyncio.gather(*(check(address) for address in addresses))
-        publish(list(self.found.values()))
+        self._publish(publish)
 
     # --- 2. Bluesky heuristics ------------------------------------------------------------------
 
@@ -496,7 +514,7 @@ class Matcher:
                 self._add_candidates(person, lookup, following, followers)
             self._one_contact_per_account()
         progress("bluesky", len(people), len(people))
-        publish(list(self.found.values()))
+        self._publish(publish)
 
     def _add_candidates(
         self, person: KnownAccount, lookup: NameLookup, following: set[str], followers: set[str]
@@ -550,7 +568,7 @@ class Matcher:
             x_handle=x_handle,
             network="bluesky",
             account=account,
-            confidence="",
+            confidence="low",
             reasons=[],
             relation=_relation(x_id, following, followers),
             display_name=profile.display_name,
@@ -568,7 +586,18 @@ class Matcher:
             if m.network == "bluesky" and m.did and m.confidence == "high" and not m.unverified
         ]
 
-    def _add(self, match: Match, confidence: str, reasons: list[str], source: str) -> None:
+    def _publish(self, publish: Publish) -> None:
+        """Hand the page the matches that are new or changed since the last time, never all again."""
+        changed = []
+        for key, match in self.found.items():
+            data = match.to_json()
+            if self.published.get(key) != data:
+                self.published[key] = data
+                changed.append(match)
+        if changed:
+            publish(changed)
+
+    def _add(self, match: Match, confidence: Confidence, reasons: list[Reason], source: str) -> None:
         """Keep one match per (id, network, account): the most confident, with every reason."""
         match.confidence, match.reasons, match.source = confidence, reasons, source
         existing = self.found.get(match.key)

@@ -24,9 +24,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-HIGH = "high"
-MEDIUM = "medium"
-LOW = "low"
+from .protocol import Confidence, Reason
+
+HIGH: Confidence = "high"
+MEDIUM: Confidence = "medium"
+LOW: Confidence = "low"
 
 # Thresholds on the chance that a candidate is the person (see bench/match_quality.py).
 P_HIGH = 0.99
@@ -70,7 +72,7 @@ X_WORD = re.compile(r"(?<![a-z0-9])(?:x|twitter|𝕏|tw)(?![a-z0-9])", re.IGNORE
 class Evidence:
     """One reason, its weight in log-odds, and its parameters for the page (``count``)."""
 
-    reason: str
+    reason: Reason
     weight: float
     count: int = 0
 
@@ -372,7 +374,7 @@ def weigh_all(
     return sorted(visible, key=lambda c: -c.chance)
 
 
-def level(chance: float, identity: float | None = None) -> str | None:
+def level(chance: float, identity: float | None = None) -> Confidence | None:
     """The calibrated level of a chance; None when it is too unlikely to show.
 
     ``identity`` is the weight of the evidence about who the account is (all but ties): ties say
@@ -391,7 +393,7 @@ def identity_weight(evidence: Iterable[Evidence]) -> float:
     return sum(e.weight for e in evidence if e.reason not in TIE_REASONS)
 
 
-def candidate_level(candidate: Candidate) -> str | None:
+def candidate_level(candidate: Candidate) -> Confidence | None:
     return level(candidate.chance, identity_weight(candidate.evidence))
 
 

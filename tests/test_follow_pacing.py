@@ -160,7 +160,8 @@ def test_pause_resume_and_cancel() -> None:
 
 
 def test_the_names_the_page_will_use() -> None:
-    from pyscript_app.follow.model import FAILURE_REASONS, FOLLOW_STATES, STOP_REASONS
+    from pyscript_app.follow.model import FAILURE_REASONS, STOP_REASONS
+    from pyscript_app.protocol import FOLLOW_STATES
 
     assert FOLLOW_STATES == ("queued", "followed", "already", "not-found", "failed")  # data-follow-state
     assert FAILURE_REASONS == ("refused", "gone", "follow-limit", "invalid")

@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import csv
 import io
+import itertools
 import json
 import random
 import subprocess
@@ -435,3 +436,30 @@ def test_cli_match_prints_matches_and_stats(tmp_path: Path) -> None:
 def test_source_error_names_its_kind() -> None:
     error = SourceError("malformed", "http://x.example/a", "not JSON")
     assert error.kind == "malformed" and "x.example" in str(error)
+
+
+def test_published_matches_are_only_the_new_or_changed_ones(tmp_path: Path) -> None:
+    world = world_with_people()
+    directory = claims_file(
+        tmp_path,
+        [
+            {"x_id": CLEO, "x_handle": "cleo", "bluesky": "did:plc:cleo", "updated": "2026-01-01"},
+            {"x_id": DAN, "x_handle": "dan", "mastodon": "dan@social.fakenet.org", "updated": "2026-01-01"},
+        ],
+    )
+    world.static_root = directory.parent
+    published: list[list[dict]] = []
+    with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
+        settings = Settings(appview, [f"{files}/directory/"], {"social.fakenet.org": social}, self_did="did:plc:me")
+        matcher = Matcher(settings)
+        report = run_in_fresh_loop(
+            matcher.run(graph(), publish=lambda ms: published.append([m.to_json() for m in ms]))
+        )
+    sent = [match for batch in published for match in batch]
+    assert len(published) >= 2 and all(published)
+    keys = [(m["x_id"], m["network"], m["account"]) for m in sent]
+    repeated = {key for key in keys if keys.count(key) > 1}
+    for key in repeated:  # a match is sent again only when it changed
+        versions = [m for m in sent if (m["x_id"], m["network"], m["account"]) == key]
+        assert all(a != b for a, b in itertools.pairwise(versions))
+    assert {m.key for m in report.matches} <= set(keys)

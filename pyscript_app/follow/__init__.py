@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..protocol import FOLLOW_STATES
 from .bluesky import BlueskyFollower
 from .client import ApiAnswer, AppPasswordClient, AuthorizedClient, PathClient
 from .mastodon import MastodonFollower
-from .model import FAILURE_REASONS, FOLLOW_STATES, FollowQueue, FollowTask, NetworkQueue
+from .model import FAILURE_REASONS, FollowQueue, FollowTask, NetworkQueue
 from .pacing import BLUESKY_PACE, MASTODON_PACE, Pace, Window
 from .runner import FollowRunner, RunResult
 

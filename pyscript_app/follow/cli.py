@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..notices import ArchiveError, Notice
+from ..protocol import Network
 from . import FollowSettings
 from .atproto_session import app_password_session, resolve_pds
 from .bluesky import BlueskyFollower
 from .client import PathClient
 from .mastodon import MastodonFollower
 from .mastodon_oauth import MastodonSignInError, parse_address
-from .model import FollowQueue, Network
+from .model import FollowQueue
 from .pacing import BLUESKY_PACE, MASTODON_PACE, plan_network
 from .runner import Follower, FollowRunner
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, cast, get_args
 
 from ..notices import Notice
+from ..protocol import FOLLOW_STATES, FollowState, Network
 from ..untrusted import HOST_NAME, MASTODON_USER
 
-Network = Literal["bluesky", "mastodon"]
-FollowState = Literal["queued", "followed", "already", "not-found", "failed"]
 # Why a task failed: the server refused it, the account is gone, the account's follow limit is
 # reached (Mastodon), or what was selected is not an account name at all.
 FailureReason = Literal["refused", "gone", "follow-limit", "invalid"]
@@ -30,7 +29,6 @@ StopReason = Literal[
     "wrong-account",
 ]
 NETWORKS: tuple[Network, ...] = get_args(Network)
-FOLLOW_STATES: tuple[FollowState, ...] = get_args(FollowState)
 FAILURE_REASONS: tuple[FailureReason, ...] = get_args(FailureReason)
 STOP_REASONS: tuple[StopReason, ...] = get_args(StopReason)
 FINAL_STATES = {"followed", "already", "not-found"}

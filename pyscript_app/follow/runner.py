@@ -19,11 +19,11 @@ from typing import Protocol
 
 from .. import N_
 from ..notices import Notice
+from ..protocol import Network
 from .model import (
     FollowQueue,
     FollowStopError,
     FollowTask,
-    Network,
     NetworkQueue,
     RateLimitedError,
     SessionExpiredError,

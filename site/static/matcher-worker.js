@@ -1,10 +1,7 @@
 // Passerelle's matcher worker (a module worker): runs Python (Pyodide) off the page's thread.
-// Protocol (page -> worker): {type: "boot", pyodide, runtime, app} (runtime: stdlib, integrity, lock), {type: "read", id, entries: [{path, file}]},
-// {type: "restore", id, saved}, {type: "save", id}, {type: "forget", id},
-// {type: "match", id, settings}, {type: "cancel", id}, {type: "export", id, network, keys}.
-// Worker -> page: {type: "progress", stage, done, total}, {type: "ready", seconds},
-// {type: "summary", id, summary}, {type: "matches", id, matches}, {type: "answer", id, answer},
-// {type: "failed", stage, detail}.
+// The messages both ways are typed in pyscript_app/protocol.py (tests/test_protocol.py keeps this
+// file and matcher.js to them): requests boot, read, restore, save, forget, match, cancel, export;
+// replies progress, ready, summary, matches (new or changed ones only), answer, failed.
 // Picked files are mounted read-only (WORKERFS): Python seeks in them; nothing is copied or sent.
 const MOUNT = "/archive";
 const APP_DIR = "/home/pyodide/passerelle";

@@ -335,7 +335,7 @@
           showError(answer.error);
           return;
         }
-        results.update(answer.matches);
+        results.update(answer.matches, true);
         failures.replaceChildren.apply(failures, answer.failures.map(function (notice) {
           const item = document.createElement("li");
           item.textContent = translate(notice.message, notice.params);
@@ -461,7 +461,18 @@
         text: [match.display_name, match.account, match.x_handle].join(" ").toLowerCase() };
     }
 
-    function update(matches) {
+    // Matches arrive as they are found, only the new or changed ones; the run's final answer holds
+    // all of them (``complete``): a row it no longer names (a doubtful candidate dropped) goes.
+    function update(matches, complete) {
+      if (complete) {
+        const kept = new Set(matches.map(keyOf));
+        rows.forEach(function (row, key) {
+          if (kept.has(key)) return;
+          row.element.remove();
+          rows.delete(key);
+          selected.delete(key);
+        });
+      }
       const fragment = document.createDocumentFragment();
       matches.forEach(function (match) {
         const key = keyOf(match);

@@ -1,0 +1,218 @@
+"""The one typed home of what the page and the worker say to each other (pyodide-kernel's pattern).
+
+Every message, every match, and every code the page turns into words (networks, confidence
+levels, reasons, stages, follow states) is spelled here once. ``site/static/matcher-worker.js``
+and ``matcher.js`` speak these shapes; ``tests/test_protocol.py`` checks that the scripts use only
+the message types named here and that the page has a translated text for every reason, stage
+and follow state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict, get_args
+
+Network = Literal["bluesky", "mastodon"]
+Confidence = Literal["high", "medium", "low"]
+Relation = Literal["following", "follower", "both"]
+# Where the worker is: starting, reading posts for names, and the three matching stages.
+Stage = Literal["runtime", "posts", "directories", "bluesky", "mastodon"]
+MATCHING_STAGES: tuple[Stage, ...] = ("directories", "bluesky", "mastodon")
+# Why a suggestion was made, or why it is doubted; the page shows ``reason_<code>``.
+Reason = Literal[
+    # where it comes from
+    "directory",
+    "conflict",
+    "unverified",
+    "not_checked",
+    "moved",
+    "found_by_name",
+    # the handle
+    "exact_handle",
+    "close_handle",
+    "domain_handle",
+    "domain_is_name",
+    "digits_differ",
+    "digits_dropped",
+    "handle_is_name",
+    "lookalike",
+    # the name and the bio
+    "same_name",
+    "same_name_shared",
+    "similar_name",
+    "name_differs",
+    "bio_links_x",
+    "bio_names_x",
+    "bio_mentions_handle",
+    "fan_or_parody",
+    "labelled",
+    # ties on Bluesky
+    "ties",
+    "tie_self",
+    "no_ties",
+    "several_contacts",
+]
+REASONS: tuple[Reason, ...] = get_args(Reason)
+# A person in the follow queue; the page shows ``follow_<state>`` and sets ``data-follow-state``.
+FollowState = Literal["queued", "followed", "already", "not-found", "failed"]
+FOLLOW_STATES: tuple[FollowState, ...] = get_args(FollowState)
+
+
+class NoticeJSON(TypedDict):
+    """A message for the person: an English msgid the page translates, and its parameters."""
+
+    message: str
+    params: dict[str, Any]
+
+
+class EvidenceJSON(TypedDict):
+    reason: Reason
+    weight: float
+    count: NotRequired[int]
+
+
+class MatchJSON(TypedDict):
+    """One suggestion, as the page receives it."""
+
+    x_id: str  # a string: X ids overflow JavaScript numbers
+    x_handle: str
+    network: Network
+    account: str
+    confidence: Confidence
+    reasons: list[Reason]
+    relation: Relation
+    display_name: str
+    avatar: str
+    url: str
+    did: str
+    bridge: str
+    source: str
+    moved_from: str
+    unverified: bool
+    evidence: list[EvidenceJSON]
+    chance: float
+    ties: int
+    choice: str
+    bio: str
+
+
+class MatchSettingsJSON(TypedDict, total=False):
+    """What the page sends with ``match``."""
+
+    bluesky_appview: str
+    directories: list[str]
+    mastodon_instance_urls: dict[str, str]
+    look_up_names: bool
+    search_actors: bool
+    directories_only: bool
+    keep_responses: bool
+    corroborate: bool
+    self_did: str
+
+
+# --- page -> worker --------------------------------------------------------------------------------
+
+
+class RuntimeFiles(TypedDict):
+    stdlib: str
+    integrity: dict[str, str]
+    lock: str
+
+
+class BootRequest(TypedDict):
+    type: Literal["boot"]
+    pyodide: str
+    app: str
+    runtime: RuntimeFiles
+
+
+class PickedEntry(TypedDict):
+    path: str
+    file: object  # a File: handed to the worker by reference, mounted read-only, never read whole
+
+
+class ReadRequest(TypedDict):
+    type: Literal["read"]
+    id: int
+    entries: list[PickedEntry]
+
+
+class RestoreRequest(TypedDict):
+    type: Literal["restore"]
+    id: int
+    saved: str
+
+
+class PlainRequest(TypedDict):
+    """``save``, ``forget`` and ``cancel`` carry nothing else."""
+
+    type: Literal["save", "forget", "cancel"]
+    id: int
+
+
+class MatchRequest(TypedDict):
+    type: Literal["match"]
+    id: int
+    settings: MatchSettingsJSON
+
+
+class ExportRequest(TypedDict):
+    type: Literal["export"]
+    id: int
+    network: Network
+    keys: list[list[str]]  # [x_id, network, account] of the selected matches
+
+
+Request = BootRequest | ReadRequest | RestoreRequest | PlainRequest | MatchRequest | ExportRequest
+RequestType = Literal["boot", "read", "restore", "save", "forget", "cancel", "match", "export"]
+REQUEST_TYPES: tuple[RequestType, ...] = get_args(RequestType)
+
+
+# --- worker -> page --------------------------------------------------------------------------------
+
+
+class ProgressReply(TypedDict):
+    type: Literal["progress"]
+    id: NotRequired[int]
+    stage: Stage
+    done: NotRequired[int]
+    total: NotRequired[int]
+
+
+class ReadyReply(TypedDict):
+    type: Literal["ready"]
+    seconds: float
+    stages: dict[str, float]
+
+
+class SummaryReply(TypedDict):
+    """The counts, posted before the names are read; the complete summary is the read's answer."""
+
+    type: Literal["summary"]
+    id: int
+    summary: dict[str, Any]
+
+
+class MatchesReply(TypedDict):
+    """Matches new or changed since the last ``matches`` of this run (never all of them again)."""
+
+    type: Literal["matches"]
+    id: int
+    matches: list[MatchJSON]
+
+
+class AnswerReply(TypedDict):
+    type: Literal["answer"]
+    id: int
+    answer: dict[str, Any]  # the request's result, or {"error": NoticeJSON, "crash"?: traceback}
+
+
+class FailedReply(TypedDict):
+    type: Literal["failed"]
+    id: NotRequired[int]
+    stage: str
+    detail: str
+
+
+Reply = ProgressReply | ReadyReply | SummaryReply | MatchesReply | AnswerReply | FailedReply
+ReplyType = Literal["progress", "ready", "summary", "matches", "answer", "failed"]
+REPLY_TYPES: tuple[ReplyType, ...] = get_args(ReplyType)
