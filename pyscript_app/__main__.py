@@ -6,12 +6,12 @@ import argparse
 import asyncio
 import json
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .archive import read_archive
+from .config_file import passerelle_table
 from .follow import cli as follow_cli
 from .matching import Matcher, Settings
 from .notices import ArchiveError
@@ -50,14 +50,7 @@ def load_settings(path: Path | None) -> Settings:
     paths are relative to the file."""
     if path is None:
         return Settings()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ArchiveError(
-            "The configuration file %(file)s cannot be read: %(reason)s", file=str(path), reason=str(error)
-        ) from None
-    table = data.get("tool", {}).get("passerelle", data)
-    settings = Settings.from_json(table)
+    settings = Settings.from_json(passerelle_table(path))
     settings.directories = [d if "://" in d else str((path.parent / d).resolve()) for d in settings.directories]
     return settings
 

@@ -165,13 +165,17 @@ def test_filters_search_and_selection(page: Page, page_log: PageLog, world: dict
     assert Path(download.value.path()).read_text().strip().count("\n") == 0  # header only
 
 
-def test_the_sample_archive_runs_the_whole_flow_offline(page: Page, page_log: PageLog, site_url: str) -> None:
+def run_the_demo(page: Page, site_url: str) -> None:
     page.goto(f"{site_url}en/match/")
     expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
     page.get_by_test_id("try-demo").click()
     expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
     page.get_by_test_id("start-matching").click()
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+
+
+def test_the_sample_archive_runs_the_whole_flow_offline(page: Page, page_log: PageLog, site_url: str) -> None:
+    run_the_demo(page, site_url)
     found = rows(page)
     assert len(found) == 11 and {r["network"] for r in found.values()} == {"bluesky", "mastodon"}
     assert not any("spam" in account or "stranger" in account for account in found)
@@ -280,12 +284,7 @@ def test_the_demo_runs_under_the_strict_header_policy(page: Page, page_log: Page
         "window.__violations = [];"
         "document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective));"
     )
-    page.goto(f"{site_url}en/match/")
-    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
-    page.get_by_test_id("try-demo").click()
-    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
-    page.get_by_test_id("start-matching").click()
-    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    run_the_demo(page, site_url)
     assert page.evaluate("window.__violations") == []
     assert {headers[name] for name in ("page", "matcher-worker.js", "pyodide.asm.wasm")} == {policy}
 

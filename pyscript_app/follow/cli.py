@@ -14,11 +14,11 @@ import asyncio
 import json
 import os
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from ..config_file import passerelle_table
 from ..notices import ArchiveError, Notice
 from ..protocol import Network
 from . import FollowSettings
@@ -72,13 +72,7 @@ def read_config(path: Path | None) -> tuple[FollowSettings, dict[str, str]]:
     """Follow settings and ``mastodon_instance_urls`` from a TOML file (``[tool.passerelle]`` or top level)."""
     if path is None:
         return FollowSettings(), {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise ArchiveError(
-            "The configuration file %(file)s cannot be read: %(reason)s", file=str(path), reason=str(error)
-        ) from None
-    table = data.get("tool", {}).get("passerelle", data)
+    table = passerelle_table(path)
     urls = {str(k).lower(): str(v).rstrip("/") for k, v in (table.get("mastodon_instance_urls") or {}).items()}
     return FollowSettings.from_json(table), urls
 
