@@ -12,8 +12,12 @@ from .matching import Match
 from .untrusted import is_mastodon_address
 
 MASTODON_HEADER = ["Account address", "Show boosts", "Notify on new posts", "Languages"]
-MASTODON_IMPORT_ROWS = 20_000  # Mastodon refuses a bigger import file
 MASTODON_FOLLOW_LIMIT = 7_500  # an account may follow this many (more with many followers)
+# Mastodon refuses a whole "Following list" import whose rows exceed what the account may still
+# follow: 7,500 (or 1.1 x its followers above that) minus those it follows, in merge mode
+# (app/models/form/import.rb, validate_csv_data; it also refuses more than 20,000 rows). Without
+# knowing the account, a file of at most 7,500 rows is the largest a new account imports whole.
+MASTODON_SAFE_ROWS = MASTODON_FOLLOW_LIMIT
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def _csv(rows: Iterable[list[str]]) -> str:
     return buffer.getvalue()
 
 
-def mastodon_following_lists(matches: Iterable[Match], rows_per_file: int = MASTODON_IMPORT_ROWS) -> list[ExportFile]:
+def mastodon_following_lists(matches: Iterable[Match], rows_per_file: int = MASTODON_SAFE_ROWS) -> list[ExportFile]:
     """Mastodon's import format, split into files Mastodon accepts; each address once, and only
     addresses (a cell that is not ``user@host`` never reaches the file)."""
     addresses = list(

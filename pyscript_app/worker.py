@@ -19,7 +19,7 @@ from typing import Any
 from . import N_
 from ._compat import ResponseCache
 from .archive import ArchiveReader
-from .export import MASTODON_FOLLOW_LIMIT, MASTODON_IMPORT_ROWS, bluesky_lists, mastodon_following_lists
+from .export import MASTODON_FOLLOW_LIMIT, MASTODON_SAFE_ROWS, bluesky_lists, mastodon_following_lists
 from .graph import PersonGraph
 from .matching import Match, Matcher, Settings, estimate_seconds
 from .net import PoliteClient
@@ -143,10 +143,11 @@ class Session:
                 warnings.append(
                     Notice(
                         N_(
-                            "Mastodon imports at most %(rows)s accounts at a time, "
-                            "so the list is split into %(files)s files."
+                            "Mastodon refuses a whole import that lists more accounts than yours may still "
+                            "follow, so the list is split into %(files)s files of at most %(rows)s. Import "
+                            "one, confirm it, and wait until it is done before the next."
                         ),
-                        {"rows": MASTODON_IMPORT_ROWS, "files": len(files)},
+                        {"rows": MASTODON_SAFE_ROWS, "files": len(files)},
                     )
                 )
         else:

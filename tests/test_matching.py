@@ -463,3 +463,23 @@ def test_published_matches_are_only_the_new_or_changed_ones(tmp_path: Path) -> N
         versions = [m for m in sent if (m["x_id"], m["network"], m["account"]) == key]
         assert all(a != b for a, b in itertools.pairwise(versions))
     assert {m.key for m in report.matches} <= set(keys)
+
+
+def test_no_mastodon_file_holds_more_than_a_new_account_may_import() -> None:
+    """Mastodon refuses a whole import beyond what the account may still follow (7,500 at most)."""
+    files = mastodon_following_lists([mastodon_match(f"u{i}@s.example") for i in range(7_501)])
+    assert [len(f.text.splitlines()) - 1 for f in files] == [7_500, 1]
+
+
+def test_the_export_says_why_the_mastodon_list_is_split() -> None:
+    from pyscript_app.worker import Session
+
+    session = Session()
+    session.matches = [mastodon_match(f"u{i}@s.example") for i in range(7_600)]
+    for index, match in enumerate(session.matches):
+        match.x_id = str(index + 1)
+    answer = session.export("mastodon", [list(m.key) for m in session.matches])
+    assert len(answer["files"]) == 2
+    messages = [w["message"] for w in answer["warnings"]]
+    assert any(message.startswith("Mastodon refuses a whole import") for message in messages)
+    assert answer["warnings"][-1]["params"] == {"rows": 7_500, "files": 2}
