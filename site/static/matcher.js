@@ -33,11 +33,15 @@
   const absolute = function (url) { return new URL(url, document.baseURI).href; };
 
   // --- messages: the page's translations, with %(name)s parameters --------------------------
+  // A handle, an address or a URL inside a right-to-left sentence is isolated (FSI … PDI), so that
+  // "@alice" never shows as "alice@" and "https://" never as "//:https".
+  const rightToLeft = document.documentElement.dir === "rtl";
   function translate(message, params) {
     const text = config.messages[message] || config.ui[message] || message;
-    return text.replace(/%\((\w+)\)s/g, function (_, name) {
+    return text.replace(/(@?)%\((\w+)\)s/g, function (_, at, name) {  // "@%(handle)s": the @ goes with it
       const value = params ? params[name] : "";
-      return typeof value === "number" ? numbers.format(value) : String(value);
+      if (typeof value === "number") return at + numbers.format(value);
+      return rightToLeft ? "\u2068" + at + String(value) + "\u2069" : at + String(value);
     });
   }
 
@@ -257,6 +261,7 @@
       directoryList.replaceChildren.apply(directoryList, directories().map(function (url) {
         const item = document.createElement("li");
         item.textContent = url;
+        item.dir = "ltr";
         return item;
       }));
       $("[data-demo-note]").hidden = !demoMode;
@@ -422,17 +427,22 @@
       item.appendChild(avatar);
       const body = element("div", "match-body");
       const title = element("p", "match-title");
-      title.appendChild(element("strong", "", match.display_name || match.account));
+      const name = element("strong", "", match.display_name || match.account);
+      name.dir = "auto";  // a stranger's name, in any script: its own direction, isolated
+      title.appendChild(name);
       title.appendChild(document.createTextNode(" "));
       if (/^https:\/\//.test(match.url)) {
-        const link = element("a", "", match.network === "mastodon" ? "@" + match.account : "@" + match.account);
+        const link = element("a", "handle", "@" + match.account);
+        link.dir = "ltr";
         link.href = match.url;
         link.rel = "noopener noreferrer";
         link.target = "_blank";
         link.title = translate("openProfile");
         title.appendChild(link);
       } else {
-        title.appendChild(element("span", "", "@" + match.account));
+        const handle = element("span", "handle", "@" + match.account);
+        handle.dir = "ltr";
+        title.appendChild(handle);
       }
       body.appendChild(title);
       const meta = element("p", "match-meta");
@@ -444,7 +454,11 @@
       body.appendChild(element("p", "match-reasons", match.reasons.map(function (r) { return reasonText(match, r); }).join(" · ")));
       if (match.bridge) body.appendChild(element("p", "match-bridge", translate("bridge_" + match.network, { address: match.bridge })));
       if (match.choice) {
-        if (match.bio) body.appendChild(element("p", "match-bio", match.bio));
+        if (match.bio) {
+          const bio = element("p", "match-bio", match.bio);
+          bio.dir = "auto";
+          body.appendChild(bio);
+        }
         const pick = element("label", "choice-pick");
         const radio = element("input");
         radio.type = "radio";
