@@ -50,12 +50,10 @@ class ResponseTooLargeError(Exception):
 
 async def fetch(url: str, timeout: float, max_bytes: int) -> Response:
     """GET ``url``; HTTP errors are responses, network failures raise NetworkError, an answer over
-    ``max_bytes`` raises ResponseTooLargeError."""
-    if IN_BROWSER:  # pragma: no cover - exercised by the browser tests
-        return await _browser_fetch(url, timeout, max_bytes)
-    if "://" not in url:
+    ``max_bytes`` raises ResponseTooLargeError. Under CPython a plain path is read from disk."""
+    if "://" not in url and not IN_BROWSER:
         return _read_file(Path(url), max_bytes)
-    return await asyncio.get_running_loop().run_in_executor(_fetch_pool(), _urllib_fetch, url, timeout, max_bytes)
+    return await send("GET", url, timeout=timeout, max_bytes=max_bytes)
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -93,39 +91,18 @@ def _read_capped(read: Callable[[int], bytes], max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _urllib_fetch(url: str, timeout: float, max_bytes: int) -> Response:
-    from ._cpython_http import request
-
-    return request("GET", url, {}, None, timeout, max_bytes)
-
-
-async def _browser_fetch(url: str, timeout: float, max_bytes: int) -> Response:  # pragma: no cover
-    try:
-        answer = await js.fetch(
-            url,
-            to_js(
-                {
-                    "method": "GET",
-                    "credentials": "omit",
-                    "referrerPolicy": "no-referrer",
-                    "redirect": "error",
-                    "headers": {"Accept": "application/json"},
-                    "signal": js.AbortSignal.timeout(int(timeout * 1000)),
-                },
-                dict_converter=js.Object.fromEntries,
-            ),
-        )
-        declared = answer.headers.get("content-length") or ""
-        if declared.isdigit() and int(declared) > max_bytes:
+async def _read_body(answer, max_bytes: int) -> bytes:  # type: ignore[no-untyped-def]  # pragma: no cover
+    """A browser Response's body, refused at once when it declares more than ``max_bytes``."""
+    declared = answer.headers.get("content-length") or ""
+    if declared.isdigit() and int(declared) > max_bytes:
+        if answer.body is not None:
             await answer.body.cancel()
-            raise ResponseTooLargeError()
-        body = await _read_stream(answer, max_bytes)
-    except ResponseTooLargeError:
-        raise
-    except Exception as error:  # the browser reports every network failure the same way
-        raise NetworkError(str(error)) from None
-    headers = {str(name).lower(): str(value) for name, value in answer.headers.entries()}
-    return Response(answer.status, body, headers)
+        raise ResponseTooLargeError()
+    return await _read_stream(answer, max_bytes)
+
+
+def _headers_of(answer) -> dict[str, str]:  # type: ignore[no-untyped-def]  # pragma: no cover
+    return {str(name).lower(): str(value) for name, value in answer.headers.entries()}
 
 
 async def _read_stream(answer, max_bytes: int) -> bytes:  # type: ignore[no-untyped-def]  # pragma: no cover
@@ -281,12 +258,12 @@ async def _browser_send(  # pragma: no cover - browser only
         init["body"] = body.decode("utf-8")
     try:
         answer = await js.fetch(url, to_js(init, dict_converter=js.Object.fromEntries))
-        content = await _read_stream(answer, max_bytes)
+        content = await _read_body(answer, max_bytes)
     except ResponseTooLargeError:
         raise
-    except Exception as error:
+    except Exception as error:  # the browser reports every network failure the same way
         raise NetworkError(str(error)) from None
-    return Response(answer.status, content, {str(k).lower(): str(v) for k, v in answer.headers.entries()})
+    return Response(answer.status, content, _headers_of(answer))
 
 
 class FetchHandlerTransport:  # pragma: no cover - browser only; the page's follow tests exercise it
@@ -310,7 +287,7 @@ class FetchHandlerTransport:  # pragma: no cover - browser only; the page's foll
             init["body"] = body.decode("utf-8")
         try:
             answer = await self.fetch_handler(path, to_js(init, dict_converter=js.Object.fromEntries))  # type: ignore[operator]
-            content = await _read_stream(answer, max_bytes)
+            content = await _read_body(answer, max_bytes)
         except ResponseTooLargeError:
             raise
         except Exception as error:
@@ -318,7 +295,7 @@ class FetchHandlerTransport:  # pragma: no cover - browser only; the page's foll
             if name in SESSION_ENDED_ERRORS:  # the client could not refresh: the session has ended
                 return Response(401, b'{"error": "ExpiredToken"}', {"content-type": "application/json"})
             raise NetworkError(str(error)) from None
-        return Response(answer.status, content, {str(k).lower(): str(v) for k, v in answer.headers.entries()})
+        return Response(answer.status, content, _headers_of(answer))
 
 
 # What @atproto/oauth-client throws when a session cannot go on (refresh refused, revoked, deleted).
