@@ -33,7 +33,7 @@ from .directory import (
 from .graph import KnownAccount, PersonGraph
 from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
-from .net import CancelRequestedError, PoliteClient, SourceError
+from .net import MALFORMED_ANSWER, CancelRequestedError, PoliteClient, SourceError
 from .notices import Notice
 from .protocol import Confidence, MatchJSON, Network, Reason, Relation
 
@@ -55,7 +55,7 @@ Progress = Callable[[str, int, int], None]
 Publish = Callable[[list["Match"]], None]
 # What a hostile or broken answer can raise past a source's own checks: caught at the source's
 # boundary, said as that source's failure, and the other sources go on.
-SOURCE_FAILURES = (SourceError, ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
+SOURCE_FAILURES = (SourceError, *MALFORMED_ANSWER)
 
 
 @dataclass

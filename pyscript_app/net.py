@@ -25,6 +25,9 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 DEFAULT_MAX_BYTES = 1024 * 1024  # a server's answer larger than its kind allows is refused unread
 HOST_DEADLINE = 60.0  # seconds a server may spend answering, in all, before it is given up
 GIVE_UP_KINDS = {"unreachable", "too-slow"}
+# What a hostile or broken answer can still raise past the checks of the code that reads it (a
+# field of the wrong type, JSON nested too deep): caught at that source's or network's boundary.
+MALFORMED_ANSWER = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
 
 
 class SourceError(Exception):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .. import N_
+from ..net import MALFORMED_ANSWER
 from ..notices import Notice
 from ..protocol import Network
 from .model import (
@@ -44,8 +45,6 @@ from .pacing import (
 from .waiting import CancelledRunError, Clock, Sleep, Waiter
 
 FAILURES_BEFORE_STOP = 3
-# What a hostile or broken answer can still raise past the followers' own checks: contained per network.
-MALFORMED = (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError)
 
 
 class Follower(Protocol):
@@ -164,7 +163,7 @@ class FollowRunner:
             queue.stop = "session-expired"
         except CancelledRunError:
             queue.stop = "cancelled"
-        except (UnreachableError, RateLimitedError, *MALFORMED):
+        except (UnreachableError, RateLimitedError, *MALFORMED_ANSWER):  # contained per network
             queue.stop = "unreachable"  # said as "could not be reached"; the queue is kept as it was
         finally:
             self._changed()
