@@ -307,15 +307,27 @@ def msgfmt_problems(path: Path, shown_as: str) -> list[Problem]:
     return problems
 
 
-def check_catalog_file(path: Path, shown_as: str, code: str) -> list[Problem]:
-    """Every problem of one PO file, each naming its line."""
+def checked_catalog(path: Path, shown_as: str, code: str) -> tuple[Catalog | None, list[Problem]]:
+    """One PO file read once: its catalog (None if it cannot be read) and every problem, each
+    naming its line."""
     problems = msgfmt_problems(path, shown_as)
     try:
         catalog = read_catalog(path, locale=code)
     except BuildError as error:
         match = re.search(r" on (\d+)$", str(error))
         line = int(match.group(1)) + 1 if match else 1
-        return problems or [Problem(shown_as, line, f"does not compile: {error}")]
+        return None, problems or [Problem(shown_as, line, f"does not compile: {error}")]
+    return catalog, problems + catalog_problems(catalog, shown_as)
+
+
+def check_catalog_file(path: Path, shown_as: str, code: str) -> list[Problem]:
+    """Every problem of one PO file, each naming its line."""
+    return checked_catalog(path, shown_as, code)[1]
+
+
+def catalog_problems(catalog: Catalog, shown_as: str) -> list[Problem]:
+    """What the rules of ``i18n check`` find wrong in the translated messages of a catalog."""
+    problems = []
     for message in catalog:
         if not message.id or not is_translated(message):
             continue
@@ -331,10 +343,15 @@ def check_catalog_file(path: Path, shown_as: str, code: str) -> list[Problem]:
     return problems
 
 
+def shown_path(config: Config, path: Path) -> str:
+    """A catalog's path as problems name it (relative to the project)."""
+    return _relative(config, path)
+
+
 def check_catalogs(config: Config) -> list[Problem]:
     """Problems across every language's PO file."""
     problems = []
     for code in shipped_languages(config):
         path = po_path(config, code)
-        problems += check_catalog_file(path, _relative(config, path), code)
+        problems += check_catalog_file(path, shown_path(config, path), code)
     return problems

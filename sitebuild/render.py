@@ -16,7 +16,7 @@ from markupsafe import escape as escape_html
 
 from pyscript_app.matching import Settings
 
-from .catalogs import check_catalogs, po_path, python_msgids, read_catalog, shipped_languages
+from .catalogs import checked_catalog, po_path, python_msgids, shipped_languages, shown_path
 from .compress import precompress_site
 from .config import Config
 from .errors import BuildError
@@ -66,13 +66,22 @@ class EscapedTranslations:
         return self.ngettext(singular, plural, n)
 
 
-def check_translations(config: Config) -> None:
-    """Refuse to build with a catalog that breaks a rule of ``i18n check``, naming file and line."""
-    problems = check_catalogs(config)
+def read_translators(config: Config) -> dict[str, Translator]:
+    """Every language's catalog, each read once and checked by the rules of ``i18n check``: a
+    catalog that breaks one stops the build, naming its file and line."""
+    translators = {config.source_language: Translator()}
+    problems = []
+    for code in shipped_languages(config):
+        path = po_path(config, code)
+        catalog, found = checked_catalog(path, shown_path(config, path), code)
+        problems += found
+        if catalog is not None and code != config.source_language:
+            translators[code] = Translator(catalog)
     if problems:
         listed = "\n".join(str(problem) for problem in problems[:50])
         more = f"\n… and {len(problems) - 50} more" if len(problems) > 50 else ""
         raise BuildError(f"{len(problems)} translation problem(s); fix them, then build again:\n{listed}{more}")
+    return translators
 
 
 @dataclass(frozen=True)
@@ -106,11 +115,8 @@ def _asset_versions(static_dir: Path) -> dict[str, str]:
 def read_sources(config: Config) -> Sources:
     """Phase one: languages, catalogs, guide pages and static assets."""
     codes = [config.source_language] + [c for c in shipped_languages(config) if c != config.source_language]
-    check_translations(config)
+    translators = read_translators(config)
     languages = tuple(Language.from_code(code) for code in codes)
-    translators = {config.source_language: Translator()}
-    for code in codes[1:]:
-        translators[code] = Translator(read_catalog(po_path(config, code), locale=code))
     pages = {}
     for key in config.guide:
         path = config.content_dir / f"{key}.md"
