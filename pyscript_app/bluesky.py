@@ -29,7 +29,7 @@ from .scoring import (
     simplify,
     weigh_all,
 )
-from .untrusted import plain_text, safe_avatar
+from .untrusted import HOST_NAME, plain_text, safe_avatar
 
 PROFILES_PER_CALL = 25
 RELATIONSHIPS_PER_CALL = 30
@@ -37,7 +37,6 @@ FOLLOWS_PER_CALL = 100
 SEARCH_LIMIT = 25
 __all__ = ["jaro_winkler", "simplify"]
 HANDLE_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-HANDLE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
 DID = re.compile(r"^did:(?:plc|web):[A-Za-z0-9._:%-]{1,253}$")
 NAME_LIMIT = 120
 BIO_LIMIT = 2_000
@@ -71,7 +70,7 @@ class Profile:
         if not isinstance(data.get("did"), str) or not isinstance(data.get("handle"), str):
             return None
         did, handle = data["did"], data["handle"].lower()
-        if not DID.match(did) or not (HANDLE.match(handle) or handle == "handle.invalid"):
+        if not DID.match(did) or not (HOST_NAME.match(handle) or handle == "handle.invalid"):
             return None
         labels = data.get("labels")
         return cls(
