@@ -162,8 +162,81 @@ class ExportRequest(TypedDict):
     keys: list[list[str]]  # [x_id, network, account] of the selected matches
 
 
-Request = BootRequest | ReadRequest | RestoreRequest | PlainRequest | MatchRequest | ExportRequest
-RequestType = Literal["boot", "read", "restore", "save", "forget", "cancel", "match", "export"]
+class BlueskyConnection(TypedDict):
+    """Signed in to Bluesky: the page holds the OAuth session and signs the relayed requests."""
+
+    did: str
+
+
+class MastodonConnection(TypedDict):
+    address: str  # user@server
+    token: str
+    instance_urls: NotRequired[dict[str, str]]
+
+
+class FollowConnections(TypedDict, total=False):
+    bluesky: BlueskyConnection
+    mastodon: MastodonConnection
+
+
+class FollowPlanRequest(TypedDict):
+    """Queue the selected matches of the connected networks (onto the kept queue, if any) and plan."""
+
+    type: Literal["follow-plan"]
+    id: int
+    keys: list[list[str]]  # [x_id, network, account] of the selected matches
+    networks: list[Network]
+    saved: NotRequired[str]  # the queue kept in this browser (IndexedDB)
+
+
+class FollowStartRequest(TypedDict):
+    type: Literal["follow-start"]
+    id: int
+    connections: FollowConnections
+
+
+class FollowControlRequest(TypedDict):
+    type: Literal["follow-pause", "follow-resume", "follow-cancel"]
+    id: int
+
+
+class MastodonBeginRequest(TypedDict):
+    """Register the app if needed; the answer has the consent page's address, the state and verifier."""
+
+    type: Literal["mastodon-begin"]
+    id: int
+    address: str
+    redirect_uri: str
+    website: str
+    instance_urls: dict[str, str]
+    apps: dict[str, Any]  # the apps kept in this browser, by server URL
+
+
+class MastodonFinishRequest(TypedDict):
+    type: Literal["mastodon-finish"]
+    id: int
+    app: dict[str, str]
+    state: str
+    verifier: str
+    callback: str  # the query the consent page sent back: code=…&state=… or error=…
+
+
+class SignedAnswer(TypedDict):
+    """The page's answer to a ``signed-request``: {status, headers, body} or {error} as JSON text."""
+
+    type: Literal["signed-answer"]
+    relay: int
+    answer: str
+
+
+Request = (
+    BootRequest | ReadRequest | RestoreRequest | PlainRequest | MatchRequest | ExportRequest | FollowPlanRequest
+    | FollowStartRequest | FollowControlRequest | MastodonBeginRequest | MastodonFinishRequest | SignedAnswer
+)
+RequestType = Literal[
+    "boot", "read", "restore", "save", "forget", "cancel", "match", "export", "follow-plan", "follow-start",
+    "follow-pause", "follow-resume", "follow-cancel", "mastodon-begin", "mastodon-finish", "signed-answer",
+]
 REQUEST_TYPES: tuple[RequestType, ...] = get_args(RequestType)
 
 
@@ -213,6 +286,36 @@ class FailedReply(TypedDict):
     detail: str
 
 
-Reply = ProgressReply | ReadyReply | SummaryReply | MatchesReply | AnswerReply | FailedReply
-ReplyType = Literal["progress", "ready", "summary", "matches", "answer", "failed"]
+class FollowStateReply(TypedDict):
+    """After every step of a follow run: each account's state, counts and time left, the queue to keep."""
+
+    type: Literal["follow-state"]
+    id: int
+    state: dict[str, Any]
+
+
+class FollowNoticeReply(TypedDict):
+    type: Literal["follow-notice"]
+    id: int
+    notice: NoticeJSON
+
+
+class SignedRequest(TypedDict):
+    """A Bluesky request for the page to send with the signed-in session (it holds the DPoP key)."""
+
+    type: Literal["signed-request"]
+    relay: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: str | None
+
+
+Reply = (
+    ProgressReply | ReadyReply | SummaryReply | MatchesReply | AnswerReply | FailedReply | FollowStateReply
+    | FollowNoticeReply | SignedRequest
+)
+ReplyType = Literal[
+    "progress", "ready", "summary", "matches", "answer", "failed", "follow-state", "follow-notice", "signed-request"
+]
 REPLY_TYPES: tuple[ReplyType, ...] = get_args(ReplyType)

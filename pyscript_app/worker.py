@@ -20,10 +20,12 @@ from . import N_
 from ._compat import ResponseCache
 from .archive import ArchiveReader
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_SAFE_ROWS, bluesky_lists, mastodon_following_lists
+from .follow.page import PageFollow, Relay, mastodon_begin, mastodon_finish, sign_in_failure
 from .graph import PersonGraph
 from .matching import Match, Matcher, Settings, estimate_seconds
 from .net import PoliteClient
 from .notices import ArchiveError, Notice
+from .protocol import FollowConnections, Network
 from .sources import open_source
 
 PostProgress = Callable[[str, int, int], None]
@@ -61,6 +63,7 @@ class Session:
         self.matcher: Matcher | None = None
         self.matches: list[Match] = []
         self.responses = ResponseCache()  # in memory; on the device only with the person's consent
+        self.follow = PageFollow()
 
     def read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
         """Read what was picked; posts the counts first, returns the complete summary."""
@@ -96,6 +99,7 @@ class Session:
     def forget(self) -> dict[str, Any]:
         """Drop everything; an answer still on its way after this is kept nowhere."""
         self.cancel()
+        self.follow.forget()
         self.responses.close()
         self.responses = ResponseCache()
         self.graph, self.matches = None, []
@@ -158,17 +162,34 @@ class Session:
         }
 
 
+    def follow_plan(self, keys: list[list[str]], networks: list[Network], saved: str | None) -> dict[str, Any]:
+        """Queue the selected matches of the signed-in networks (after what was kept) and say the plan."""
+        notices = []
+        if saved and self.follow.runner is None:
+            try:
+                self.follow.restore(saved)
+            except ArchiveError as error:
+                notices.append(error.notice.to_json())
+        wanted = {tuple(key) for key in keys}
+        added = self.follow.add((m for m in self.matches if m.key in wanted), networks)
+        return self.follow.plan(networks) | {"added": added, "notices": notices}
+
+
 SESSION = Session()
+FOLLOW_FAILED = N_("Something went wrong while following. Nothing is lost: start again to go on.")
+SIGN_IN_FAILED = N_("Signing in did not work. Please try again.")
 
 
-def _failure(error: BaseException) -> dict[str, Any]:
+def _failure(
+    error: BaseException, unexpected: str = N_("Something went wrong while reading your archive.")
+) -> dict[str, Any]:
     """What the page shows for a failure: a notice, plus the traceback for the console if unexpected."""
     if isinstance(error, ArchiveError):
         return {"error": error.notice.to_json()}
     if isinstance(error, MemoryError):
         return {"error": Notice(N_("Your device ran out of memory while reading the archive.")).to_json()}
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return {"error": Notice(N_("Something went wrong while reading your archive.")).to_json(), "crash": trace}
+    return {"error": Notice(unexpected).to_json(), "crash": trace}
 
 
 def _answer(work: Callable[[], dict[str, Any]]) -> str:
@@ -210,3 +231,40 @@ def cancel() -> str:
 
 def export(network: str, keys_json: str) -> str:
     return _answer(lambda: SESSION.export(network, json.loads(keys_json)))
+
+
+def follow_plan(request_json: str) -> str:
+    request = json.loads(request_json)
+    return _answer(lambda: SESSION.follow_plan(request["keys"], request["networks"], request.get("saved")))
+
+
+async def follow_start(
+    connections_json: str, relay: Relay, post_state: Callable[[str], None], post_notice: Callable[[str], None]
+) -> str:
+    """Run the follow queue; every step's state and every notice go to the page as they come."""
+    connections: FollowConnections = json.loads(connections_json)
+    try:
+        result = await SESSION.follow.run(
+            connections, relay,
+            on_state=lambda state: post_state(json.dumps(state, ensure_ascii=False)),
+            on_notice=lambda notice: post_notice(json.dumps(notice.to_json(), ensure_ascii=False)),
+        )
+    except Exception as error:  # as in _answer
+        result = sign_in_failure(error) or _failure(error, FOLLOW_FAILED)
+    return json.dumps(result, ensure_ascii=False)
+
+
+def follow_control(action: str) -> str:
+    controls = {"follow-pause": SESSION.follow.pause, "follow-resume": SESSION.follow.resume,
+                "follow-cancel": SESSION.follow.cancel}
+    return _answer(controls[action])
+
+
+async def mastodon_sign_in(step: str, request_json: str) -> str:
+    """``mastodon-begin`` (the app, the consent page's address) or ``mastodon-finish`` (the token)."""
+    try:
+        request = json.loads(request_json)
+        result = await (mastodon_begin(request) if step == "mastodon-begin" else mastodon_finish(request))
+    except Exception as error:  # as in _answer
+        result = sign_in_failure(error) or _failure(error, SIGN_IN_FAILED)
+    return json.dumps(result, ensure_ascii=False)

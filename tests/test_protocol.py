@@ -32,14 +32,14 @@ def found(pattern: str, text: str) -> set[str]:
 
 
 def test_the_scripts_send_and_handle_exactly_the_protocols_requests() -> None:
-    asked = found(r'\bask\("(\w+)"', PAGE) | found(r'type: "(boot)"', PAGE)
-    handled = found(r'case "(\w+)":', WORKER) | found(r'message\.type === "(boot)"', WORKER)
+    asked = found(r'\bask\("([\w-]+)"', PAGE) | found(r'postMessage\(\{ type: "([\w-]+)"', PAGE)
+    handled = found(r'case "([\w-]+)":', WORKER) | found(r'message\.type === "([\w-]+)"', WORKER)
     assert asked == handled == set(REQUEST_TYPES)
 
 
 def test_the_scripts_post_and_handle_exactly_the_protocols_replies() -> None:
-    posted = found(r'\bpost\("(\w+)"', WORKER)
-    handled = found(r'message\.type === "(\w+)"', PAGE)
+    posted = found(r'\bpost\("([\w-]+)"', WORKER)
+    handled = found(r'message\.type === "([\w-]+)"', PAGE)
     assert posted == handled == set(REPLY_TYPES)
 
 

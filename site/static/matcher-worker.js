@@ -115,6 +115,24 @@ function match(message) {
   return app.match(JSON.stringify(message.settings), progress, publish);
 }
 
+// Bluesky requests of a follow run: the page signs and sends them, the answer comes back as text.
+const relayed = new Map();
+let nextRelay = 1;
+
+function relay(method, path, headersJson, body) {
+  const id = nextRelay++;
+  return new Promise(function (resolve) {
+    relayed.set(id, resolve);
+    post("signed-request", { relay: id, method: method, path: path, headers: JSON.parse(headersJson), body: body === undefined ? null : body });
+  });
+}
+
+function followStart(message) {
+  const state = function (text) { post("follow-state", { id: message.id, state: JSON.parse(text) }); };
+  const notice = function (text) { post("follow-notice", { id: message.id, notice: JSON.parse(text) }); };
+  return app.follow_start(JSON.stringify(message.connections), relay, state, notice);
+}
+
 async function handle(message) {
   switch (message.type) {
     case "read": return read(message);
@@ -124,12 +142,25 @@ async function handle(message) {
     case "match": return await match(message);
     case "cancel": return app.cancel();
     case "export": return app.export(message.network, JSON.stringify(message.keys));
+    case "follow-plan": return app.follow_plan(JSON.stringify(message));
+    case "follow-start": return await followStart(message);
+    case "follow-pause":
+    case "follow-resume":
+    case "follow-cancel": return app.follow_control(message.type);
+    case "mastodon-begin":
+    case "mastodon-finish": return await app.mastodon_sign_in(message.type, JSON.stringify(message));
     default: throw new Error("unknown request " + message.type);
   }
 }
 
 self.onmessage = async function (event) {
   const message = event.data;
+  if (message.type === "signed-answer") {
+    const resolve = relayed.get(message.relay);
+    relayed.delete(message.relay);
+    if (resolve) resolve(message.answer);
+    return;
+  }
   if (message.type === "boot") {
     booted = boot(message).then(
       function () { return true; },

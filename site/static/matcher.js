@@ -70,6 +70,9 @@
     if (message.type === "ready") return becomeReady(message);
     if (message.type === "summary") return showSummary(message.summary);
     if (message.type === "matches") return matching.current(message.id) && results.update(message.matches);
+    if (message.type === "follow-state") return following.showState(message.state);
+    if (message.type === "follow-notice") return following.showNotice(message.notice);
+    if (message.type === "signed-request") return following.sendSigned(message);
     const waiting = pending.get(message.id);
     if (message.type === "failed") {
       console.error("Passerelle worker failed (" + message.stage + "):", message.detail);
@@ -94,6 +97,7 @@
     document.documentElement.dataset.ready = "1";
     document.documentElement.dataset.readySeconds = message.seconds.toFixed(3);
     document.documentElement.dataset.readyStages = JSON.stringify(message.stages);
+    following.comeBack();
   }
 
   function runtimeFailed() {
@@ -471,6 +475,8 @@
         body.appendChild(pick);
       }
       item.appendChild(body);
+      const followState = following.stateOf(match);
+      if (followState) showFollowState(item, followState);
       return { match: match, element: item, checkbox: checkbox,
         text: [match.display_name, match.account, match.x_handle].join(" ").toLowerCase() };
     }
@@ -510,6 +516,7 @@
         list.appendChild(group.element);
       });
       section.hidden = rows.size === 0;
+      following.offer(rows.size > 0);
       applyFilters();
     }
 
@@ -592,7 +599,35 @@
       showCounts();
     }
 
+    // The follow run's state of one account, on its row (``data-follow-state``) and in words.
+    function showFollowState(item, task) {
+      item.dataset.followState = task.state;
+      let label = item.querySelector(".follow-state");
+      if (!label) {
+        label = element("span", "badge follow-state");
+        item.querySelector(".match-meta").appendChild(label);
+      }
+      const words = translate("follow_" + task.state);
+      label.textContent = task.state === "failed" && task.reason ? words + " (" + translate("failure_" + task.reason) + ")" : words;
+    }
+
+    function showFollowStates() {
+      rows.forEach(function (row) {
+        const task = following.stateOf(row.match);
+        if (task) showFollowState(row.element, task);
+      });
+    }
+
+    function selectedKeys() {
+      const keys = [];
+      rows.forEach(function (row, key) {
+        if (selected.has(key)) keys.push([row.match.x_id, row.match.network, row.match.account]);
+      });
+      return keys;
+    }
+
     function clear() {
+      following.offer(false);
       rows.clear();
       groups.clear();
       selected.clear();
@@ -629,7 +664,8 @@
     $("[data-testid=export-mastodon-csv]").addEventListener("click", function () { download("mastodon"); });
     $("[data-testid=export-bluesky]").addEventListener("click", function () { download("bluesky", ".csv"); });
     $("[data-testid=export-bluesky-json]").addEventListener("click", function () { download("bluesky", ".json"); });
-    return { update: update, clear: clear, selected: selected, remember: remember, choices: choices, showUndecided: showUndecided };
+    return { update: update, clear: clear, selected: selected, remember: remember, choices: choices, showUndecided: showUndecided,
+      selectedKeys: selectedKeys, showFollowStates: showFollowStates };
   })();
 
   // --- keeping the summary on this device, only when asked ------------------------------------
@@ -692,6 +728,7 @@
     } catch (error) {
       // storage is off in this browser: nothing was kept there
     }
+    await following.forget();
     if (ready) await ask("forget");
     if (window.caches) {
       try {
@@ -732,6 +769,432 @@
       finish(await ask("restore", { saved: record.saved }));
     };
   }
+
+  // --- following from the page: sign in, then the worker follows the selected people ------------
+  // Bluesky: the official atproto OAuth client (bundled at build time) lives in this page, holds
+  // the DPoP key and tokens in this browser's IndexedDB, and signs the requests the worker relays
+  // to it. Mastodon: the worker registers the app and exchanges the code; the page keeps the
+  // token. Sign-in happens in a pop-up window, so these results never leave the page. The queue
+  // is kept in this browser after every step, so closing the page pauses and coming back resumes.
+  const following = (function () {
+    const section = $("[data-testid=follow-panel]");
+    const errorBox = $("[data-testid=follow-error]");
+    const planList = $("[data-testid=follow-plan]");
+    const startButton = $("[data-testid=follow-start]");
+    const pauseButton = $("[data-testid=follow-pause]");
+    const resumeButton = $("[data-testid=follow-resume]");
+    const cancelButton = $("[data-testid=follow-cancel]");
+    const progressBox = $("[data-testid=follow-progress]");
+    const progressText = $("[data-follow-text]");
+    const progressBar = $("[data-follow-bar]");
+    const noticeList = $("[data-testid=follow-notices]");
+    const doneBox = $("[data-testid=follow-done]");
+    const QUEUE = "follow";
+    const MASTODON_SESSION = "mastodon-session";
+    const MASTODON_APPS = "mastodon-apps";
+    const OAUTH_DATABASE = "@atproto-oauth-client";
+    const OAUTH_PREFIX = "@@atproto/oauth-client-browser";
+    const SESSION_ENDED = ["TokenRefreshError", "TokenRevokedError", "TokenInvalidError", "AuthMethodUnsatisfiableError"];
+    const MAX_ANSWER = 4 * 1024 * 1024;
+    const states = new Map();  // network + account -> {state, reason}
+    const bluesky = { module: null, client: null, session: null, handle: "" };
+    let mastodon = null;  // {address, token, app}
+    let running = false;
+    let kept = null;  // the queue kept in this browser (JSON text)
+
+    function accountKey(network, account) {
+      return network + "\u0000" + String(account || "").replace(/^@/, "").toLowerCase();
+    }
+
+    function stateOf(match) {
+      return states.get(accountKey(match.network, match.account)) || (match.did && states.get(accountKey(match.network, match.did)));
+    }
+
+    function say(box, key, params) {
+      box.textContent = translate(key, params);
+      box.hidden = false;
+    }
+
+    function showError(notice) {
+      errorBox.textContent = translate(notice.message, notice.params);
+      errorBox.hidden = false;
+    }
+
+    function clearError() { errorBox.hidden = true; }
+
+    function offer(hasResults) { section.hidden = !hasResults && !kept && !running; }
+
+    function connected(network, account) {
+      const box = $("[data-testid=" + network + "-connected]");
+      const form = $("[data-connect=" + network + "]");
+      box.hidden = !account;
+      form.hidden = !!account;
+      if (account) box.querySelector("[data-connected-text]").textContent = translate("connectedAs", { account: account });
+    }
+
+    function connections() {
+      const found = {};
+      if (bluesky.session) found.bluesky = { did: bluesky.session.did || bluesky.session.sub };
+      if (mastodon) found.mastodon = { address: mastodon.address, token: mastodon.token, instance_urls: config.settings.mastodon_instance_urls };
+      return found;
+    }
+
+    // --- Bluesky ------------------------------------------------------------------------------
+    function onLoopback() { return ["127.0.0.1", "localhost", "[::1]"].indexOf(location.hostname) !== -1; }
+
+    async function blueskyModule() {
+      if (!bluesky.module) bluesky.module = await import(absolute(config.oauth.bundle));
+      return bluesky.module;
+    }
+
+    async function blueskyClient() {
+      if (bluesky.client) return bluesky.client;
+      const module = await blueskyModule();
+      bluesky.client = await module.BrowserOAuthClient.load({
+        clientId: module.clientIdFor(location, config.oauth, document.baseURI),
+        handleResolver: config.settings.bluesky_handle_resolver,
+        plcDirectoryUrl: config.settings.plc_directory_url,
+        allowHttp: onLoopback(),
+      });
+      return bluesky.client;
+    }
+
+    function signInReason(error) {
+      const text = String((error && error.message) || error);
+      if (error && error.name === "OAuthCallbackError" && /access_denied/.test(text + JSON.stringify(error.params || ""))) return { message: "accessDenied", params: {} };
+      if (/resolve|handle|identity/i.test(text)) return { message: "unknownHandle", params: { handle: bluesky.handle } };
+      if (/popup|window/i.test(text) && /block|open/i.test(text)) return { message: "popupBlocked", params: {} };
+      if (/closed|timeout|aborted/i.test(text)) return { message: "popupClosed", params: {} };
+      return { message: "signInFailed", params: { reason: text.slice(0, 200) } };
+    }
+
+    async function connectBluesky(event) {
+      event.preventDefault();
+      clearError();
+      const input = $("[data-testid=bluesky-handle]");
+      const handle = input.value.trim().replace(/^@/, "");
+      if (!handle) return input.focus();
+      bluesky.handle = handle;
+      try {
+        const client = await blueskyClient();
+        bluesky.session = await client.signIn(handle, { display: "popup", scope: config.oauth.scope });
+        connected("bluesky", "@" + handle);
+      } catch (error) {
+        console.warn("Passerelle: Bluesky sign-in:", error);
+        showError(signInReason(error));
+      }
+    }
+
+    async function restoreBluesky() {
+      if (!window.indexedDB || !indexedDB.databases || !localStorage.getItem(OAUTH_PREFIX + "(sub)")) return;
+      const databases = await indexedDB.databases();
+      if (!databases.some(function (db) { return db.name === OAUTH_DATABASE; })) return;
+      try {
+        const result = await (await blueskyClient()).init();
+        if (result && result.session) {
+          bluesky.session = result.session;
+          connected("bluesky", bluesky.session.did || bluesky.session.sub);
+        }
+      } catch (error) {
+        console.warn("Passerelle: the Bluesky session could not be restored:", error);
+      }
+    }
+
+    // The worker's Bluesky requests, signed by the session; the answer goes back as JSON text.
+    async function sendSigned(message) {
+      let answer;
+      try {
+        if (!bluesky.session) throw Object.assign(new Error("signed out"), { name: "TokenRevokedError" });
+        const init = { method: message.method, headers: message.headers };
+        if (message.body !== null) init.body = message.body;
+        const response = await bluesky.session.fetchHandler(message.path, init);
+        const body = await response.text();
+        const headers = {};
+        response.headers.forEach(function (value, name) { headers[name] = value; });
+        answer = body.length > MAX_ANSWER ? { error: "too large" } : { status: response.status, headers: headers, body: body };
+      } catch (error) {
+        const ended = SESSION_ENDED.indexOf(error && error.name) !== -1;
+        if (ended) {
+          bluesky.session = null;
+          connected("bluesky", "");
+        }
+        answer = { error: ended ? "session-ended" : "network" };
+      }
+      worker.postMessage({ type: "signed-answer", relay: message.relay, answer: JSON.stringify(answer) });
+    }
+
+    async function signOutBluesky(quietly) {
+      const session = bluesky.session;
+      bluesky.session = null;
+      connected("bluesky", "");
+      try {
+        if (session && bluesky.client) await bluesky.client.revoke(session.sub);
+      } catch (error) {
+        // the server may already have ended it
+      }
+      if (!quietly) say(doneBox, "signedOut", { network: "Bluesky" });
+    }
+
+    async function forgetBluesky() {
+      await signOutBluesky(true);
+      if (bluesky.client) {
+        await bluesky.client.dispose();
+        bluesky.client = null;
+      }
+      Object.keys(localStorage).forEach(function (key) { if (key.indexOf(OAUTH_PREFIX) === 0) localStorage.removeItem(key); });
+      if (window.indexedDB) await deleted(indexedDB.deleteDatabase(OAUTH_DATABASE));
+    }
+
+    function deleted(request) {
+      return new Promise(function (resolve) {
+        request.onsuccess = request.onerror = request.onblocked = function () { resolve(); };
+      });
+    }
+
+    // --- Mastodon -----------------------------------------------------------------------------
+    function callbackUrl() {
+      const url = new URL(config.oauth.callback, document.baseURI);
+      url.hash = "";
+      url.search = "";
+      return url.href;
+    }
+
+    // The consent page sends the person back to the sign-in page in the pop-up, which passes the
+    // answer here (BroadcastChannel, same origin only) and closes.
+    function mastodonCallback(state, popup) {
+      return new Promise(function (resolve, reject) {
+        const channel = new BroadcastChannel("passerelle-signin");
+        const watch = setInterval(function () {
+          if (popup.closed) finish(null, new Error("closed"));
+        }, 500);
+        function finish(value, error) {
+          clearInterval(watch);
+          channel.close();
+          if (error) reject(error); else resolve(value);
+        }
+        channel.onmessage = function (event) {
+          const data = event.data || {};
+          if (data.type !== "mastodon-callback" || data.state !== state) return;
+          const query = new URLSearchParams();
+          ["code", "state", "error"].forEach(function (name) { if (data[name]) query.set(name, String(data[name])); });
+          finish(query.toString(), null);
+        };
+      });
+    }
+
+    async function connectMastodon(event) {
+      event.preventDefault();
+      clearError();
+      const input = $("[data-testid=mastodon-address]");
+      const address = input.value.trim();
+      if (!address) return input.focus();
+      const popup = window.open("about:blank", "passerelle-signin", "width=600,height=700");
+      if (!popup) return showError({ message: "popupBlocked", params: {} });
+      try {
+        const apps = (await read(MASTODON_APPS)) || {};
+        const begun = await ask("mastodon-begin", {
+          address: address, redirect_uri: callbackUrl(), website: new URL(".", callbackUrl()).href,
+          instance_urls: config.settings.mastodon_instance_urls, apps: apps,
+        });
+        if (begun.error) {
+          popup.close();
+          return showError(begun.error);
+        }
+        apps[begun.app.base_url] = begun.app;
+        await write(MASTODON_APPS, apps);
+        popup.location.href = begun.authorize_url;
+        const callback = await mastodonCallback(begun.state, popup);
+        const finished = await ask("mastodon-finish", { app: begun.app, state: begun.state, verifier: begun.verifier, callback: callback });
+        if (finished.error) return showError(finished.error);
+        mastodon = { address: begun.address, token: finished.token, app: begun.app };
+        await write(MASTODON_SESSION, mastodon);
+        connected("mastodon", "@" + mastodon.address);
+      } catch (error) {
+        if (!popup.closed) popup.close();
+        showError({ message: error && error.message === "closed" ? "popupClosed" : "signInFailed", params: { reason: String(error && error.message) } });
+      }
+    }
+
+    // Mastodon's /oauth/revoke has no CORS: the form is posted without reading the answer.
+    async function signOutMastodon(quietly) {
+      const session = mastodon;
+      mastodon = null;
+      connected("mastodon", "");
+      await write(MASTODON_SESSION, null);
+      if (session && session.app) {
+        const form = new URLSearchParams({ client_id: session.app.client_id, client_secret: session.app.client_secret, token: session.token });
+        try {
+          await fetch(session.app.base_url + "/oauth/revoke", { method: "POST", mode: "no-cors", body: form, credentials: "omit", redirect: "error" });
+        } catch (error) {
+          // unreachable: the token ends when the person revokes it in their server's settings
+        }
+      }
+      if (!quietly) say(doneBox, "signedOut", { network: "Mastodon" });
+    }
+
+    // --- the queue and the run ------------------------------------------------------------------
+    async function read(key) {
+      try {
+        return await storage("readonly", function (store) { return store.get(key); });
+      } catch (error) {
+        return null;
+      }
+    }
+
+    async function write(key, value) {
+      try {
+        await storage("readwrite", function (store) { return value === null ? store.delete(key) : store.put(value, key); });
+      } catch (error) {
+        showStatus("storageFailed");
+      }
+    }
+
+    function timeLeft(done, total, seconds) {
+      const params = { done: done, total: total };
+      if (seconds < 90) return translate("followProgress", params);
+      if (seconds < 90 * 60) return translate("followMinutesLeft", Object.assign(params, { minutes: Math.round(seconds / 60) }));
+      if (seconds < 36 * 3600) return translate("followHoursLeft", Object.assign(params, { hours: Math.round(seconds / 3600) }));
+      return translate("followDaysLeft", Object.assign(params, { days: Math.ceil(seconds / 86400) }));
+    }
+
+    function showState(state) {
+      states.clear();
+      state.tasks.forEach(function (task) { states.set(accountKey(task.network, task.account), task); });
+      results.showFollowStates();
+      let done = 0;
+      let total = 0;
+      let seconds = 0;
+      Object.keys(state.networks).forEach(function (network) {
+        const figures = state.networks[network];
+        total += figures.total;
+        done += figures.total - figures.counts.queued;
+        seconds = Math.max(seconds, figures.seconds_left);
+      });
+      progressText.textContent = timeLeft(done, total, seconds);
+      progressBar.max = Math.max(total, 1);
+      progressBar.value = done;
+      progressBox.hidden = total === 0;
+      kept = state.saved;
+      write(QUEUE, { queue: state.saved, at: Date.now() });
+    }
+
+    function showNotice(notice) {
+      noticeList.appendChild(Object.assign(document.createElement("li"), { textContent: translate(notice.message, notice.params) }));
+    }
+
+    function setRunning(on) {
+      running = on;
+      startButton.hidden = on;
+      pauseButton.hidden = !on;
+      resumeButton.hidden = true;
+      cancelButton.hidden = !on;
+    }
+
+    async function start() {
+      clearError();
+      const found = connections();
+      const networks = Object.keys(found);
+      if (!networks.length) return say(errorBox, "connectFirst");
+      const keys = results.selectedKeys().filter(function (key) { return networks.indexOf(key[1]) !== -1; });
+      if (!keys.length && !kept) return say(errorBox, "nothingSelected");
+      doneBox.hidden = true;
+      noticeList.replaceChildren();
+      const plan = await ask("follow-plan", { keys: keys, networks: networks, saved: kept || undefined });
+      if (plan.error) return showError(plan.error);
+      planList.replaceChildren.apply(planList, plan.plans.map(function (network) {
+        return network.notices.map(function (notice) {
+          return Object.assign(document.createElement("li"), { textContent: translate(notice.message, notice.params) });
+        });
+      }).flat().concat([Object.assign(document.createElement("li"), { textContent: translate("followCanLeave") })]));
+      plan.notices.forEach(showNotice);
+      showState(plan);
+      await run(found);
+    }
+
+    async function run(found) {
+      setRunning(true);
+      const started = generation;
+      try {
+        const answer = await ask("follow-start", { connections: found });
+        if (started !== generation) return;
+        if (answer.crash) console.error("Passerelle: unexpected problem in Python:\n" + answer.crash);
+        if (answer.error) return showError(answer.error);
+        if (answer.tasks) showState(answer);
+        doneBox.textContent = answer.notices.map(function (notice) { return translate(notice.message, notice.params); }).join(" ");
+        doneBox.hidden = false;
+        Object.keys(answer.stops).forEach(function (network) {
+          if (answer.stops[network] !== "session-expired") return;
+          if (network === "mastodon") signOutMastodon(true); else signOutBluesky(true);
+        });
+      } finally {
+        setRunning(false);
+      }
+    }
+
+    // Coming back: the session(s) and the queue kept in this browser; following goes on by itself
+    // when every network with people still to follow is connected.
+    async function comeBack() {
+      const saved = await read(QUEUE);
+      const session = await read(MASTODON_SESSION);
+      if (session && session.token) {
+        mastodon = session;
+        connected("mastodon", "@" + session.address);
+      }
+      await restoreBluesky();
+      if (!saved || !saved.queue) return;
+      kept = saved.queue;
+      const queue = JSON.parse(saved.queue);
+      const waiting = Object.keys(queue.networks || {}).filter(function (network) {
+        return (queue.networks[network].tasks || []).some(function (task) { return task.state === "queued" || task.state === "failed"; });
+      });
+      offer(false);
+      if (!waiting.length) return;
+      const found = connections();
+      say(doneBox, "followKept", { count: waiting.reduce(function (sum, network) {
+        return sum + queue.networks[network].tasks.filter(function (task) { return task.state === "queued" || task.state === "failed"; }).length;
+      }, 0) });
+      if (waiting.every(function (network) { return found[network]; })) {
+        say(doneBox, "followResuming");
+        await start();
+      }
+    }
+
+    async function forget() {
+      states.clear();
+      kept = null;
+      if (running) await ask("follow-cancel");
+      await forgetBluesky();
+      await signOutMastodon(true);
+      await write(MASTODON_APPS, null);
+      await write(QUEUE, null);
+      planList.replaceChildren();
+      noticeList.replaceChildren();
+      progressBox.hidden = true;
+      doneBox.hidden = true;
+      offer(false);
+    }
+
+    $("[data-connect=bluesky]").addEventListener("submit", connectBluesky);
+    $("[data-connect=mastodon]").addEventListener("submit", connectMastodon);
+    $("[data-testid=bluesky-sign-out]").addEventListener("click", function () { signOutBluesky(false); });
+    $("[data-testid=mastodon-sign-out]").addEventListener("click", function () { signOutMastodon(false); });
+    startButton.addEventListener("click", start);
+    pauseButton.addEventListener("click", async function () {
+      await ask("follow-pause");
+      pauseButton.hidden = true;
+      resumeButton.hidden = false;
+      say(doneBox, "followPaused");
+    });
+    resumeButton.addEventListener("click", async function () {
+      await ask("follow-resume");
+      resumeButton.hidden = true;
+      pauseButton.hidden = false;
+      doneBox.hidden = true;
+    });
+    cancelButton.addEventListener("click", function () { ask("follow-cancel"); });
+    return { offer: offer, stateOf: stateOf, showState: showState, showNotice: showNotice, sendSigned: sendSigned,
+      comeBack: comeBack, forget: forget };
+  })();
 
   $("[data-testid=keep-on-device]").addEventListener("click", keep);
   $("[data-testid=forget-everything]").addEventListener("click", forgetEverything);
