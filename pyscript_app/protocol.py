@@ -155,13 +155,6 @@ class MatchRequest(TypedDict):
     settings: MatchSettingsJSON
 
 
-class ExportRequest(TypedDict):
-    type: Literal["export"]
-    id: int
-    network: Network
-    keys: list[list[str]]  # [x_id, network, account] of the selected matches
-
-
 class BlueskyConnection(TypedDict):
     """Signed in to Bluesky: the page holds the OAuth session and signs the relayed requests."""
 
@@ -177,6 +170,14 @@ class MastodonConnection(TypedDict):
 class FollowConnections(TypedDict, total=False):
     bluesky: BlueskyConnection
     mastodon: MastodonConnection
+
+
+class ExportRequest(TypedDict):
+    type: Literal["export"]
+    id: int
+    network: Network
+    keys: list[list[str]]  # [x_id, network, account] of the selected matches
+    mastodon: NotRequired[MastodonConnection]  # signed in: the file is cut to the account's real allowance
 
 
 class FollowPlanRequest(TypedDict):

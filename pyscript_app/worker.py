@@ -20,12 +20,12 @@ from . import N_
 from ._compat import ResponseCache
 from .archive import ArchiveReader
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_SAFE_ROWS, bluesky_lists, mastodon_following_lists
-from .follow.page import PageFollow, Relay, mastodon_begin, mastodon_finish, sign_in_failure
+from .follow.page import PageFollow, Relay, mastodon_allowance, mastodon_begin, mastodon_finish, sign_in_failure
 from .graph import PersonGraph
 from .matching import Match, Matcher, Settings, estimate_seconds
 from .net import PoliteClient
 from .notices import ArchiveError, Notice
-from .protocol import FollowConnections, Network
+from .protocol import FollowConnections, MastodonConnection, Network
 from .sources import open_source
 
 PostProgress = Callable[[str, int, int], None]
@@ -129,20 +129,28 @@ class Session:
             self.matcher.cancel()
         return {"cancelling": self.matcher is not None}
 
-    def export(self, network: str, keys: list[list[str]]) -> dict[str, Any]:
-        """The download files for the selected matches of one network, with warnings on limits."""
+    def export(self, network: str, keys: list[list[str]], allowance: int | None = None) -> dict[str, Any]:
+        """The download files for the selected matches of one network, with warnings on limits.
+        ``allowance``: how many more the signed-in Mastodon account may follow (None: not signed in)."""
         wanted = {tuple(key) for key in keys}
         chosen = [m for m in self.matches if m.key in wanted and m.network == network]
         warnings = []
         if network == "mastodon":
-            files = mastodon_following_lists(chosen)
-            if len(chosen) > MASTODON_FOLLOW_LIMIT:
+            if allowance is not None and len(chosen) > allowance:
+                warnings.append(Notice(
+                    N_("Your Mastodon account may follow %(allowed)s more people, so the file holds the first "
+                       "%(allowed)s of the %(count)s you selected: Mastodon would refuse a longer list."),
+                    {"allowed": allowance, "count": len(chosen)},
+                ))
+                chosen = chosen[:allowance]
+            elif allowance is None and len(chosen) > MASTODON_FOLLOW_LIMIT:
                 warnings.append(
                     Notice(
                         N_("Mastodon lets an account follow about %(limit)s accounts; you selected %(count)s."),
                         {"limit": MASTODON_FOLLOW_LIMIT, "count": len(chosen)},
                     )
                 )
+            files = mastodon_following_lists(chosen)
             if len(files) > 1:
                 warnings.append(
                     Notice(
@@ -229,8 +237,11 @@ def cancel() -> str:
     return _answer(SESSION.cancel)
 
 
-def export(network: str, keys_json: str) -> str:
-    return _answer(lambda: SESSION.export(network, json.loads(keys_json)))
+async def export(network: str, keys_json: str, mastodon_json: str = "null") -> str:
+    """The files to download; a signed-in Mastodon account's real allowance first asked of its server."""
+    connection: MastodonConnection | None = json.loads(mastodon_json)
+    allowance = await mastodon_allowance(connection) if network == "mastodon" and connection else None
+    return _answer(lambda: SESSION.export(network, json.loads(keys_json), allowance))
 
 
 def follow_plan(request_json: str) -> str:

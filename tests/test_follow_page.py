@@ -13,7 +13,7 @@ import pytest
 from pyscript_app._compat import NetworkError, ResponseTooLargeError, send
 from pyscript_app.follow.atproto_session import app_password_session
 from pyscript_app.follow.mastodon_oauth import MastodonApp, MastodonSignInError
-from pyscript_app.follow.page import PageFollow, mastodon_begin, mastodon_finish, relayed_response
+from pyscript_app.follow.page import PageFollow, mastodon_allowance, mastodon_begin, mastodon_finish, relayed_response
 from pyscript_app.notices import ArchiveError
 from pyscript_app.worker import Session
 from tests.fake_mastodon import FakeFediverse, serve_fediverse
@@ -126,3 +126,16 @@ def test_the_worker_queues_only_the_selected_matches_of_signed_in_networks() -> 
         session.follow.restore("{not json")
     answer = session.follow_plan([], ["bluesky"], json.dumps({"version": 99}))
     assert answer["notices"] and answer["plans"][0]["to_follow"] == 0
+
+
+def test_the_allowance_is_asked_of_the_signed_in_accounts_server() -> None:
+    fediverse = FakeFediverse()
+    domain = "social.fakenet.org"
+    fediverse.add_server(domain, version="4.3.2")
+    fediverse.add_person(f"ana@{domain}")
+    token = fediverse.issue_token(f"ana@{domain}")
+    with serve_fediverse(fediverse) as urls:
+        connection: Any = {"address": f"ana@{domain}", "token": token, "instance_urls": urls}
+        assert run(mastodon_allowance(connection)) == 7_500
+        assert run(mastodon_allowance(connection | {"token": "wrong"})) is None
+        assert run(mastodon_allowance(connection | {"address": "not an address"})) is None

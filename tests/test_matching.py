@@ -483,3 +483,17 @@ def test_the_export_says_why_the_mastodon_list_is_split() -> None:
     messages = [w["message"] for w in answer["warnings"]]
     assert any(message.startswith("Mastodon refuses a whole import") for message in messages)
     assert answer["warnings"][-1]["params"] == {"rows": 7_500, "files": 2}
+
+
+def test_signed_in_the_mastodon_file_holds_no_more_than_the_accounts_real_allowance() -> None:
+    from pyscript_app.worker import Session
+
+    session = Session()
+    session.matches = [mastodon_match(f"u{i}@s.example") for i in range(300)]
+    for index, match in enumerate(session.matches):
+        match.x_id = str(index + 1)
+    answer = session.export("mastodon", [list(m.key) for m in session.matches], allowance=120)
+    assert [len(f["text"].splitlines()) - 1 for f in answer["files"]] == [120]
+    assert answer["warnings"][0]["params"] == {"allowed": 120, "count": 300}
+    everyone = session.export("mastodon", [list(m.key) for m in session.matches], allowance=7_000)
+    assert [len(f["text"].splitlines()) - 1 for f in everyone["files"]] == [300] and not everyone["warnings"]

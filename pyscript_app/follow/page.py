@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 from .. import N_
 from .._compat import NetworkError, Response, ResponseTooLargeError
 from ..notices import ArchiveError, Notice
-from ..protocol import FollowConnections, Network
+from ..protocol import FollowConnections, MastodonConnection, Network
 from .bluesky import BlueskyFollower
 from .client import PathClient
-from .mastodon import MastodonFollower
+from .mastodon import MastodonFollower, follow_allowance
 from .mastodon_oauth import (
     MastodonApp,
     MastodonSignInError,
@@ -35,7 +35,7 @@ from .mastodon_oauth import (
     pkce_pair,
     register_app,
 )
-from .model import FollowQueue, Selectable
+from .model import FollowQueue, Selectable, UnreachableError
 from .pacing import BLUESKY_PACE, MASTODON_PACE, Pace, plan_network
 from .runner import Follower, FollowRunner
 from .waiting import Clock, Sleep
@@ -244,6 +244,22 @@ async def mastodon_finish(request: dict[str, Any]) -> dict[str, Any]:
     return {"token": token}
 
 
+async def mastodon_allowance(connection: MastodonConnection) -> int | None:
+    """How many more people the signed-in Mastodon account may follow (its server says), or None
+    when it cannot be asked: then the export keeps to Mastodon's general rule."""
+    try:
+        _, domain = parse_address(connection["address"])
+        client = PathClient(base_url=server_url(domain, connection.get("instance_urls", {})), token=connection["token"])
+        me = await client.request("GET", "/api/v1/accounts/verify_credentials")
+    except (MastodonSignInError, UnreachableError, KeyError):
+        return None
+    body = me.body if me.ok and isinstance(me.body, dict) else {}
+    following, followers = body.get("following_count"), body.get("followers_count")
+    if not isinstance(following, int) or not isinstance(followers, int):
+        return None
+    return follow_allowance(following, followers)
+
+
 def sign_in_failure(error: Exception) -> dict[str, Any] | None:
     """A sign-in problem the person can act on, as the page shows it; None for anything else."""
     if isinstance(error, MastodonSignInError):
@@ -251,5 +267,5 @@ def sign_in_failure(error: Exception) -> dict[str, Any] | None:
     return None
 
 
-__all__ = ["PAGE_MAX_WAIT", "PageFollow", "RelayTransport", "mastodon_begin", "mastodon_finish", "server_url",
-           "sign_in_failure"]
+__all__ = ["PAGE_MAX_WAIT", "PageFollow", "RelayTransport", "mastodon_allowance", "mastodon_begin",
+           "mastodon_finish", "server_url", "sign_in_failure"]

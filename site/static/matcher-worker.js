@@ -141,7 +141,7 @@ async function handle(message) {
     case "forget": return app.forget();
     case "match": return await match(message);
     case "cancel": return app.cancel();
-    case "export": return app.export(message.network, JSON.stringify(message.keys));
+    case "export": return await app.export(message.network, JSON.stringify(message.keys), JSON.stringify(message.mastodon || null));
     case "follow-plan": return app.follow_plan(JSON.stringify(message));
     case "follow-start": return await followStart(message);
     case "follow-pause":

@@ -641,7 +641,8 @@
       rows.forEach(function (row, key) {
         if (selected.has(key) && row.match.network === network) keys.push([row.match.x_id, network, row.match.account]);
       });
-      const answer = await ask("export", { network: network, keys: keys });
+      const signedIn = following.connections().mastodon;
+      const answer = await ask("export", { network: network, keys: keys, mastodon: network === "mastodon" ? signedIn : undefined });
       if (answer.error) return showError(answer.error);
       warnings.replaceChildren.apply(warnings, answer.warnings.map(function (notice) {
         return element("li", "", translate(notice.message, notice.params));
@@ -1193,7 +1194,7 @@
     });
     cancelButton.addEventListener("click", function () { ask("follow-cancel"); });
     return { offer: offer, stateOf: stateOf, showState: showState, showNotice: showNotice, sendSigned: sendSigned,
-      comeBack: comeBack, forget: forget };
+      comeBack: comeBack, forget: forget, connections: connections };
   })();
 
   $("[data-testid=keep-on-device]").addEventListener("click", keep);
