@@ -841,22 +841,14 @@
     }
 
     // --- Bluesky ------------------------------------------------------------------------------
-    function onLoopback() { return ["127.0.0.1", "localhost", "[::1]"].indexOf(location.hostname) !== -1; }
-
     async function blueskyModule() {
       if (!bluesky.module) bluesky.module = await import(absolute(config.oauth.bundle));
       return bluesky.module;
     }
 
+    // null when this site has no Bluesky client (built without an https site_url, not on loopback)
     async function blueskyClient() {
-      if (bluesky.client) return bluesky.client;
-      const module = await blueskyModule();
-      bluesky.client = await module.BrowserOAuthClient.load({
-        clientId: module.clientIdFor(location, config.oauth, document.baseURI),
-        handleResolver: config.settings.bluesky_handle_resolver,
-        plcDirectoryUrl: config.settings.plc_directory_url,
-        allowHttp: onLoopback(),
-      });
+      if (!bluesky.client) bluesky.client = await (await blueskyModule()).loadClient(location, config.oauth, config.settings);
       return bluesky.client;
     }
 
@@ -878,6 +870,7 @@
       bluesky.handle = handle;
       try {
         const client = await blueskyClient();
+        if (!client) return say(errorBox, "blueskyNotConfigured");
         bluesky.session = await client.signIn(handle, { display: "popup", scope: config.oauth.scope });
         connected("bluesky", "@" + handle);
       } catch (error) {
@@ -891,7 +884,8 @@
       const databases = await indexedDB.databases();
       if (!databases.some(function (db) { return db.name === OAUTH_DATABASE; })) return;
       try {
-        const result = await (await blueskyClient()).init();
+        const client = await blueskyClient();
+        const result = client && await client.init();
         if (result && result.session) {
           bluesky.session = result.session;
           connected("bluesky", bluesky.session.did || bluesky.session.sub);
