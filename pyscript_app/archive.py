@@ -290,19 +290,16 @@ def manifest_warnings(manifest: dict[str, Any], layout: ArchiveLayout) -> list[N
     """What the manifest says is missing from the files found."""
     warnings = []
     info = manifest.get("archiveInfo") or {}
-    if str(info.get("isPartialArchive", "false")).lower() == "true":
-        warnings.append(
-            Notice(
-                N_(
-                    "X split your archive into several zip files. "
-                    "If some people are missing, pick the other zip files too."
-                )
-            )
-        )
+    partial = str(info.get("isPartialArchive", "false")).lower() == "true"
     for kind in ("following", "follower", "tweets", "tweet"):
         listed = ((manifest.get("dataTypes") or {}).get(kind) or {}).get("files") or []
         found = {posixpath.basename(name) for name in layout.parts(kind)}
         missing = [f.get("fileName", "") for f in listed if posixpath.basename(str(f.get("fileName", ""))) not in found]
+        if missing and partial and not warnings:  # said once: the other zip files hold the rest
+            warnings.append(Notice(N_(
+                "X split your archive into several zip files and some of its files are not in what you picked: "
+                "pick all the zip files together."
+            )))
         if missing:
             warnings.append(
                 Notice(

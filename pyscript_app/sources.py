@@ -136,6 +136,32 @@ class FileSource:
         return self.files[name].read_bytes()
 
 
+class CombinedSource:
+    """Several sources read as one: the parts of an archive X sent as several zip files (each holds
+    some of the data files), with any loose files picked beside them. A name found in two parts is
+    read from the first."""
+
+    def __init__(self, sources: list[ArchiveSource]) -> None:
+        self.sources = sources
+        self.owners: dict[str, ArchiveSource] = {}
+        for source in sources:
+            for name in source.names():
+                self.owners.setdefault(name, source)
+
+    def names(self) -> list[str]:
+        return list(self.owners)
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+
+    def size(self, name: str) -> int:
+        return self.owners[name].size(name)
+
+    def read(self, name: str, limit: int = MAX_MEMBER_BYTES) -> bytes:
+        return self.owners[name].read(name, limit)
+
+
 def _head(path: Path, count: int = 64) -> bytes:
     with path.open("rb") as handle:
         return handle.read(count)
@@ -176,13 +202,23 @@ def open_source(paths: Iterable[Path]) -> ArchiveSource:
         return FileSource.from_folder(picked[0])
     if len(picked) == 1:
         return open_single_file(picked[0])
-    if any(_head(p, 4).startswith(ZIP_MAGIC) for p in picked if p.is_file()):
-        raise ArchiveError(N_("Pick one zip file at a time."))
+    zips = [p for p in picked if p.is_file() and _head(p, 4).startswith(ZIP_MAGIC)]
     files: dict[str, Path] = {}
     for path in picked:
+        if path in zips:
+            continue
         if path.is_dir():
             for name, file in FileSource.from_folder(path).files.items():
                 files[f"{path.name}/{name}"] = file
         else:
             files[path.name] = path
-    return FileSource(files)
+    if not zips:
+        return FileSource(files)
+    sources: list[ArchiveSource] = []
+    try:
+        for path in zips:  # the parts of a split archive, each read where it lies
+            sources.append(ZipSource(path.open("rb"), path.name))
+    except ArchiveError:
+        CombinedSource(sources).close()
+        raise
+    return CombinedSource([*sources, FileSource(files)] if files else sources)
