@@ -288,7 +288,7 @@ def read_manifest(source: ArchiveSource, layout: ArchiveLayout) -> dict[str, Any
 
 def manifest_warnings(manifest: dict[str, Any], layout: ArchiveLayout) -> list[Notice]:
     """What the manifest says is missing from the files found."""
-    warnings = []
+    warnings: list[Notice] = []
     info = manifest.get("archiveInfo") or {}
     partial = str(info.get("isPartialArchive", "false")).lower() == "true"
     for kind in ("following", "follower", "tweets", "tweet"):
