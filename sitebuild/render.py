@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import posixpath
 import shutil
@@ -14,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 from markupsafe import escape as escape_html
 
+from pyscript_app.follow import FollowSettings
 from pyscript_app.matching import Settings
 
 from .catalogs import checked_catalog, po_path, python_msgids, shipped_languages, shown_path
@@ -22,6 +24,15 @@ from .config import Config
 from .errors import BuildError
 from .guide import GuidePage, load_page, render_markdown
 from .languages import Language, Translator
+from .oauth_client import (
+    CALLBACK_PAGE,
+    METADATA_PATH,
+    OAuthBundle,
+    bundle_client,
+    client_metadata,
+    client_metadata_url,
+    oauth_scope,
+)
 from .runtime import DEMO_ARCHIVE, DEMO_DIRECTORY, RuntimeAssets, cache_dir, prepare_runtime, write_runtime
 from .security import content_security_policy, headers_file
 
@@ -41,6 +52,7 @@ class Sources:
     asset_versions: dict[str, str]
     runtime: RuntimeAssets | None
     app_msgids: tuple[str, ...]
+    oauth: OAuthBundle | None = None
 
 
 class EscapedTranslations:
@@ -126,13 +138,18 @@ def read_sources(config: Config) -> Sources:
     for key in config.apps:
         if not (config.templates_dir / f"{key}.html").exists():
             raise BuildError(f"{config.templates_dir / key}.html: missing template for the app page '{key}'")
+    runtime = prepare_runtime(config)
+    if runtime is not None and not (config.templates_dir / f"{CALLBACK_PAGE}.html").exists():
+        raise BuildError(f"{config.templates_dir / CALLBACK_PAGE}.html: missing template for the sign-in callback page")
     return Sources(
         languages,
         translators,
         pages,
         _asset_versions(config.static_dir),
-        prepare_runtime(config),
+        runtime,
         python_msgids(config),
+        # The app pages sign in to Bluesky with the bundled atproto OAuth client.
+        bundle_client(config) if runtime is not None else None,
     )
 
 
@@ -186,7 +203,8 @@ class SiteWriter:
     def _title(self, key: str, gettext) -> str:
         page = self.sources.pages.get(key)
         if page is None:
-            return gettext("Find your contacts") if key == "match" else key
+            titles = {"match": "Find your contacts", CALLBACK_PAGE: "Signing in"}
+            return gettext(titles[key]) if key in titles else key
         meta = page.meta.get("nav_title") or page.meta["title"]
         return gettext(meta.text)
 
@@ -231,6 +249,8 @@ class SiteWriter:
             "site_name": self.config.site_name,
             "config": self.config.extra,
             "runtime": self._runtime_context(folder, gettext) if key in self.config.apps else None,
+            "oauth": self._oauth_context(language, folder),
+            "follow_settings": self._follow_settings(),
             "js_text": gettext,
             "csp": self.csp,
             "incomplete": False,
@@ -253,11 +273,34 @@ class SiteWriter:
                 "bluesky_appview": str(extra.get("bluesky_appview", Settings.bluesky_appview)),
                 "directories": [site_relative(str(d)) for d in extra.get("directories", [])],
                 "mastodon_instance_urls": dict(extra.get("mastodon_instance_urls", {})),
+                **self._follow_settings(),
             },
             "demo": {
                 "archive": relative_url(folder, DEMO_ARCHIVE) if runtime and runtime.demo_archive else "",
                 "directory": relative_url(folder, DEMO_DIRECTORY) if runtime and runtime.demo_claims else "",
             },
+        }
+
+    def _follow_settings(self) -> dict[str, str]:
+        """Where the sign-in resolves a Bluesky handle and reads DID documents."""
+        settings = FollowSettings.from_json(self.config.extra)
+        return {
+            "bluesky_handle_resolver": settings.bluesky_handle_resolver,
+            "plc_directory_url": settings.plc_directory_url,
+        }
+
+    def _oauth_context(self, language: Language, folder: str) -> dict[str, str] | None:
+        """What a page needs to sign in to Bluesky (see sitebuild/oauth/entry.mjs): the bundle,
+        the published client id ("" without an https site_url), the scope and the callback page,
+        each address relative to the page; None when the site has no app page."""
+        bundle = self.sources.oauth
+        if bundle is None:
+            return None
+        return {
+            "bundle": relative_url(folder, bundle.name),
+            "client_metadata": client_metadata_url(self.config),
+            "scope": oauth_scope(self.config),
+            "callback": relative_url(folder, page_path(language, CALLBACK_PAGE, self.home)),
         }
 
     @staticmethod
@@ -334,6 +377,10 @@ class SiteWriter:
             for language in self.sources.languages:
                 for key in self.config.pages:
                     emit(page_path(language, key, self.home) + "index.html", self.render_page(language, key))
+            if self.sources.oauth is not None:
+                for language in self.sources.languages:
+                    callback = page_path(language, CALLBACK_PAGE, self.home)
+                    emit(callback + "index.html", self.render_page(language, CALLBACK_PAGE))
             emit("index.html", self.render_chooser())
         except TemplateError as error:
             raise BuildError(f"template error: {error}") from None
@@ -342,8 +389,21 @@ class SiteWriter:
         shutil.copytree(self.config.static_dir, self.out / ASSETS, dirs_exist_ok=True)
         if self.sources.runtime is not None:
             write_runtime(self.sources.runtime, self.out)
+        if self.sources.oauth is not None:
+            self.write_oauth(self.sources.oauth)
         precompress_site(self.out, cache_dir(self.config) / "compressed")
         return written
+
+
+    def write_oauth(self, bundle: OAuthBundle) -> None:
+        """The bundled OAuth client, and the client metadata when site_url allows one."""
+        (self.out / bundle.name).parent.mkdir(parents=True, exist_ok=True)
+        (self.out / bundle.name).write_bytes(bundle.data)
+        callbacks = [page_path(language, CALLBACK_PAGE, self.home) for language in self.sources.languages]
+        metadata = client_metadata(self.config, callbacks)
+        if metadata is not None:
+            (self.out / METADATA_PATH).parent.mkdir(parents=True, exist_ok=True)
+            (self.out / METADATA_PATH).write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
 
 
 def prepare_output(out: Path) -> None:

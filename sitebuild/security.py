@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .config import Config
+from .errors import BuildError
 
 POLICY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("default-src", ("'none'",)),
@@ -30,11 +31,42 @@ POLICY: tuple[tuple[str, tuple[str, ...]], ...] = (
 HEADER_ONLY = {"frame-ancestors"}  # browsers ignore it (and complain) in a <meta> policy
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def _configured_urls(extra: dict[str, Any]) -> list[str]:
-    urls = [str(extra.get("bluesky_appview", ""))]
+    urls = [str(extra.get(key, "")) for key in ("bluesky_appview", "bluesky_handle_resolver", "plc_directory_url")]
     urls += [str(url) for url in extra.get("directories", []) or []]
     urls += [str(url) for url in (extra.get("mastodon_instance_urls", {}) or {}).values()]
     return urls
+
+
+def extra_connect_origins(config: Config) -> list[str]:
+    """``extra_connect_origins``: plain-http loopback origins the page may also reach (a test PDS,
+    which the person's handle leads to and no other key names). Anything else is refused."""
+    value = config.extra.get("extra_connect_origins", []) or []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BuildError("configuration: 'extra_connect_origins' must be a list of origins such as 'http://127.0.0.1:2583'")
+    origins = []
+    for item in value:
+        if not _is_loopback_http_origin(item):
+            raise BuildError(
+                f"configuration: 'extra_connect_origins' takes plain-http loopback origins only "
+                f"(http://127.0.0.1:PORT, http://localhost:PORT, http://[::1]:PORT), not {item!r}; "
+                "https servers are allowed already"
+            )
+        origins.append(f"http://{urlsplit(item).netloc}")
+    return origins
+
+
+def _is_loopback_http_origin(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        host, _ = parts.hostname, parts.port  # .port raises on a port that is not a number
+    except ValueError:
+        return False
+    plain = not (parts.query or parts.fragment or parts.username or parts.password) and parts.path in ("", "/")
+    return parts.scheme == "http" and host in LOOPBACK_HOSTS and plain and "?" not in text and "#" not in text
 
 
 def plain_http_origins(config: Config) -> list[str]:
@@ -44,7 +76,7 @@ def plain_http_origins(config: Config) -> list[str]:
         parts = urlsplit(url)
         if parts.scheme == "http" and parts.netloc:
             origins.append(f"http://{parts.netloc}")
-    return list(dict.fromkeys(origins))
+    return list(dict.fromkeys(origins + extra_connect_origins(config)))
 
 
 def content_security_policy(config: Config, for_meta: bool = False) -> str:

@@ -1,0 +1,91 @@
+// The sign-in callback page (<ll>/signed-in/): the OAuth redirect URI of both networks, opened in a
+// popup by the matcher page. Thin glue; it never loads Pyodide.
+// - Bluesky answers in the fragment (#state=…&iss=…&code=… or #…error=…): the bundled atproto
+//   client finishes the sign-in, hands the session to the opener's client over its own
+//   BroadcastChannel and throws LoginContinuedInParentWindowError by design; the window closes.
+// - Mastodon answers in the query (?code=…&state=… or ?error=…): the page passes it on to the
+//   matcher page on the BroadcastChannel "passerelle-signin", and closes.
+'use strict';
+
+(() => {
+  const CHANNEL = 'passerelle-signin';
+  const config = JSON.parse(document.getElementById('signin-config').textContent);
+  const status = document.querySelector('[data-testid="signin-status"]');
+  const errorLine = document.querySelector('[data-testid="signin-error"]');
+
+  function format(template, values) {
+    return template.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ''));
+  }
+
+  function showError(text) {
+    status.hidden = true;
+    errorLine.textContent = text;
+    errorLine.hidden = false;
+  }
+
+  function finish() {
+    status.textContent = config.ui.closeWindow; // in case the browser refuses to close the window
+    window.close();
+  }
+
+  function post(message) {
+    const channel = new BroadcastChannel(CHANNEL);
+    channel.postMessage(message);
+    channel.close();
+  }
+
+  function mastodonCallback(query) {
+    // The code must not stay in the address bar or the history.
+    history.replaceState(null, '', location.pathname);
+    post({
+      type: 'mastodon-callback',
+      code: query.get('code'),
+      state: query.get('state'),
+      error: query.get('error'),
+    });
+    finish();
+  }
+
+  async function blueskyCallback() {
+    const oauth = config.oauth;
+    if (!oauth) {
+      showError(config.ui.notConfigured);
+      return;
+    }
+    // A classic script's import() resolves from the script's address: make the bundle's absolute.
+    const client = await import(new URL(oauth.bundle, document.baseURI).href);
+    try {
+      const oauthClient = await client.loadClient(window.location, oauth, config.settings);
+      if (oauthClient === null) {
+        showError(config.ui.notConfigured);
+        return;
+      }
+      const result = await oauthClient.init();
+      if (!result || !result.session) {
+        showError(config.ui.nothingToDo);
+        return;
+      }
+      // Signed in without a popup: the matcher page finds the session in this browser's storage.
+      post({ type: 'bluesky-callback', sub: result.session.sub });
+      finish();
+    } catch (error) {
+      if (error instanceof client.LoginContinuedInParentWindowError) {
+        finish(); // the opener's client has the session now
+        return;
+      }
+      showError(format(config.ui.failed, { reason: (error && error.message) || String(error) }));
+    }
+  }
+
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  if (fragment.has('state') && (fragment.has('code') || fragment.has('error'))) {
+    blueskyCallback().catch((error) => {
+      showError(format(config.ui.failed, { reason: (error && error.message) || String(error) }));
+    });
+  } else if (query.has('code') || query.has('error')) {
+    mastodonCallback(query);
+  } else {
+    showError(config.ui.nothingToDo);
+  }
+})();
