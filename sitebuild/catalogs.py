@@ -338,6 +338,8 @@ def catalog_problems(catalog: Catalog, shown_as: str) -> list[Problem]:
             for text in message_problems(msgid, string):
                 problems.append(Problem(shown_as, message.lineno or 1, text))
     for message, errors in catalog.check():
+        if message.fuzzy:  # never shown (the page shows the English): its translator will redo it
+            continue
         for error in errors:
             problems.append(Problem(shown_as, message.lineno or 1, str(error)))
     return problems
