@@ -48,9 +48,9 @@ def world(pds: PdsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     fediverse.add_person(f"dan@{SOCIAL}", display_name="Dan")
     fediverse.add_person(f"eli@{OTHER}", display_name="Eli")
     fediverse.add_person(f"farah@{OTHER}", display_name="Farah")
-    claims = [{"x_id": x_id, "bluesky": friends[name].did}
+    claims = [{"x_id": x_id, "x_handle": name, "bluesky": friends[name].did}
               for x_id, name in ((AMAL, "amal"), (BERT, "bert"), (CHLOE, "chloe"))]
-    claims += [{"x_id": x_id, "mastodon": address}
+    claims += [{"x_id": x_id, "x_handle": address.split("@")[0], "mastodon": address}
                for x_id, address in ((DAN, f"dan@{SOCIAL}"), (ELI, f"eli@{OTHER}"), (FARAH, f"farah@{OTHER}"))]
     compile_directory([parse_claim(c | {"updated": "2026-11-01"}) for c in claims], folder / "static" / "dir",
                       "Test directory")
@@ -108,9 +108,14 @@ def explore_bluesky_sign_in(page: Page, world: dict[str, Any]) -> None:
     with page.expect_popup() as opened:
         page.get_by_test_id("bluesky-connect").click()
     popup = opened.value
-    popup.wait_for_load_state()
+    popup.wait_for_url(re.compile(r"^http://localhost:\d+/"), timeout=30_000)
+    popup.locator("input[name=password]").fill(me.password)
+    popup.get_by_role("button", name="Sign in", exact=True).click()
+    popup.wait_for_timeout(3000)
     Path("/tmp/explore/1.html").write_text(popup.content())
     popup.screenshot(path="/tmp/explore/1.png")
+    Path("/tmp/explore/1.txt").write_text(popup.url + "\n" + popup.inner_text("body") + "\n" + str(
+        popup.eval_on_selector_all("input,button", "els => els.map(e => e.outerHTML)")))
 
 
 def test_explore(page: Page, page_log: PageLog, world: dict[str, Any]) -> None:
