@@ -29,6 +29,7 @@ from tests.test_follow_bluesky import follow_subjects
 AMAL, BERT, CHLOE, DAN, ELI, FARAH = people(6, 3_100_000_000)
 SOCIAL, OTHER = "social.fakenet.org", "other.fakenet.org"
 PERSON_PASSWORD = "ana's password"
+NOT_MASTODON = "blog.fakenet.org"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,7 @@ def world(pds: PdsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     archive = write_zip(folder / "archive.zip", archive_files(spec))
     with serve(appview) as appview_url, serve_fediverse(fediverse) as mastodon_urls:
         instance_urls = "".join(f'"{domain}" = "{url}"\n' for domain, url in mastodon_urls.items())
+        instance_urls += f'"{NOT_MASTODON}" = "{appview_url}"\n'  # a server that is not Mastodon
         config_file = folder / "site.toml"
         config_file.write_text(
             f'bluesky_appview = "{appview_url}"\n'
@@ -213,3 +215,107 @@ def test_bluesky_follows_exactly_the_selected_once_and_resumes_after_a_429(
     assert follow_subjects(pds, me.did) == records  # same records, same addresses
     expect(row(page, friends["amal"].handle)).to_have_attribute("data-follow-state", "followed")
     failures.settle(injected_429s=len(refused))
+
+
+STORAGE = """async () => {
+  const databases = (await indexedDB.databases()).map((db) => db.name);
+  let kept = [];
+  if (databases.includes("passerelle")) {
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open("passerelle");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    if (db.objectStoreNames.contains("graphs")) {
+      kept = await new Promise((resolve) => {
+        const request = db.transaction("graphs").objectStore("graphs").getAllKeys();
+        request.onsuccess = () => resolve(request.result);
+      });
+    }
+    db.close();
+  }
+  return { databases, kept, local: Object.keys(localStorage), session: Object.keys(sessionStorage) };
+}"""
+
+
+def test_mastodon_signs_in_follows_the_selected_and_forget_everything_forgets(
+    page: Page, page_log: PageLog, world: dict[str, Any]
+) -> None:
+    fediverse: FakeFediverse = world["fediverse"]
+    me = f"ana@{SOCIAL}"
+    find_matches(page, world)
+    deselect(page, f"farah@{OTHER}")
+    connect_mastodon(page, me)
+    expect(page.get_by_test_id("mastodon-connected")).to_contain_text(me)
+    page.get_by_test_id("follow-start").click()  # Bluesky is not connected: its matches wait
+    expect(page.get_by_test_id("follow-done")).to_contain_text("Mastodon: done. 2 followed", timeout=60_000)
+    assert fediverse.following(me) == [f"dan@{SOCIAL}", f"eli@{OTHER}"]  # eli: found through ana's own server
+    states = follow_states(page)
+    assert states[f"dan@{SOCIAL}"] == states[f"eli@{OTHER}"] == "followed"
+    assert states[f"farah@{OTHER}"] is None and states[world["friends"]["amal"].handle] is None
+    stored = page.evaluate(STORAGE)
+    assert {"follow", "mastodon-session", "mastodon-apps"} <= set(stored["kept"])
+
+    page.get_by_test_id("forget-everything").click()
+    expect(page.get_by_test_id("matcher-status")).to_contain_text("forgotten")
+    expect(page.get_by_test_id("mastodon-connected")).to_be_hidden()
+    stored = page.evaluate(STORAGE)
+    assert stored["kept"] == [] and stored["local"] == [] and stored["session"] == []
+    assert "@atproto-oauth-client" not in stored["databases"]
+    page.wait_for_timeout(500)
+    tokens = [t for t in fediverse.servers[SOCIAL].tokens.values() if t.address == me]
+    assert tokens and all(t.revoked for t in tokens)  # signed out on the server too
+
+
+def test_bluesky_forget_everything_signs_out_and_deletes_the_oauth_clients_storage(
+    page: Page, page_log: PageLog, world: dict[str, Any]
+) -> None:
+    failures = ExpectedFailures(page, page_log)
+    find_matches(page, world)
+    connect_bluesky(page, world["me"])
+    expect(page.get_by_test_id("bluesky-connected")).to_be_visible()
+    stored = page.evaluate(STORAGE)
+    assert "@atproto-oauth-client" in stored["databases"] and stored["local"]
+    page.get_by_test_id("forget-everything").click()
+    expect(page.get_by_test_id("matcher-status")).to_contain_text("forgotten")
+    stored = page.evaluate(STORAGE)
+    assert "@atproto-oauth-client" not in stored["databases"]
+    assert stored["local"] == [] and stored["kept"] == []
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.wait_for_timeout(500)
+    expect(page.get_by_test_id("bluesky-connected")).to_be_hidden()
+    failures.settle()
+
+
+def test_refusals_are_said_plainly_and_lose_nothing(page: Page, page_log: PageLog, world: dict[str, Any]) -> None:
+    failures = ExpectedFailures(page, page_log)
+    find_matches(page, world)
+    rows_before = page.get_by_test_id("match-row").count()
+    error = page.get_by_test_id("follow-error")
+
+    connect_mastodon(page, f"ana@{SOCIAL}", decision="Deny")
+    expect(error).to_contain_text("Access was not given")
+    expect(page.get_by_test_id("mastodon-connected")).to_be_hidden()
+
+    page.get_by_test_id("mastodon-address").fill(f"someone@{NOT_MASTODON}")
+    page.get_by_test_id("mastodon-connect").click()
+    expect(error).to_contain_text("could not be reached, or it is not a Mastodon server")
+
+    page.get_by_test_id("mastodon-address").fill("not an address")
+    page.get_by_test_id("mastodon-connect").click()
+    expect(error).to_contain_text("is not a Mastodon address")
+
+    page.get_by_test_id("bluesky-handle").fill("nobody-here.pds.passerelle.dev")
+    page.get_by_test_id("bluesky-connect").click()
+    expect(error).to_contain_text("No Bluesky account answers to nobody-here.pds.passerelle.dev")
+
+    connect_bluesky(page, world["me"], decision="Deny access")
+    expect(error).to_contain_text("Access was not given")
+    expect(page.get_by_test_id("bluesky-connected")).to_be_hidden()
+
+    page.get_by_test_id("follow-start").click()
+    expect(error).to_contain_text("Connect Bluesky or Mastodon first")
+    assert len(page.context.pages) == 1  # every sign-in window was closed
+    assert page.get_by_test_id("match-row").count() == rows_before  # the results are all there
+    failures.settle()

@@ -88,7 +88,8 @@ async def perform(request: HttpRequest, transport: Transport = send) -> ApiAnswe
         response = await transport(request.method, request.url, dict(request.headers), request.body, 20.0,
                                    256 * 1024)
     except (NetworkError, ResponseTooLargeError):
-        raise MastodonSignInError("unreachable", N_("%(server)s could not be reached."),
+        # In a browser, a server that is not Mastodon (no CORS headers) cannot be told from one that is down.
+        raise MastodonSignInError("unreachable", N_("%(server)s could not be reached, or it is not a Mastodon server."),
                                   server=urlsplit(request.url).netloc) from None
     return decode(response)
 

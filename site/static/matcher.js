@@ -797,6 +797,7 @@
     const OAUTH_PREFIX = "@@atproto/oauth-client-browser";
     const SESSION_ENDED = ["TokenRefreshError", "TokenRevokedError", "TokenInvalidError", "AuthMethodUnsatisfiableError"];
     const MAX_ANSWER = 4 * 1024 * 1024;
+    const SIGN_IN_WINDOW = "passerelle-signin";
     const states = new Map();  // network + account -> {state, reason}
     const bluesky = { module: null, client: null, session: null, handle: "" };
     let mastodon = null;  // {address, token, app}
@@ -852,13 +853,35 @@
       return bluesky.client;
     }
 
+    // What the person reads when signing in to Bluesky did not work (the bundle's error classes).
     function signInReason(error) {
-      const text = String((error && error.message) || error);
-      if (error && error.name === "OAuthCallbackError" && /access_denied/.test(text + JSON.stringify(error.params || ""))) return { message: "accessDenied", params: {} };
-      if (/resolve|handle|identity/i.test(text)) return { message: "unknownHandle", params: { handle: bluesky.handle } };
-      if (/popup|window/i.test(text) && /block|open/i.test(text)) return { message: "popupBlocked", params: {} };
-      if (/closed|timeout|aborted/i.test(text)) return { message: "popupClosed", params: {} };
-      return { message: "signInFailed", params: { reason: text.slice(0, 200) } };
+      const module = bluesky.module || {};
+      const text = String((error && error.message) || error).slice(0, 200);
+      if (module.OAuthCallbackError && error instanceof module.OAuthCallbackError) {
+        const code = error.params && error.params.get ? error.params.get("error") : "";
+        if (code === "access_denied") return { message: "accessDenied", params: {} };
+      }
+      if (module.OAuthResolverError && error instanceof module.OAuthResolverError) {
+        return { message: "unknownHandle", params: { handle: bluesky.handle } };
+      }
+      return { message: "signInFailed", params: { reason: text } };
+    }
+
+    // The sign-in window is opened here, at the click (so no pop-up blocker stops it), and the
+    // atproto client reuses it by its name; closing it stops the sign-in at once.
+    function signInWindow() { return window.open("about:blank", SIGN_IN_WINDOW, "width=600,height=700"); }
+
+    // A window closed without an answer stops the sign-in; a window the sign-in closed itself has
+    // handed its answer over just before, so the stop waits a moment for that answer to arrive.
+    function closedAborts(popup) {
+      const abort = new AbortController();
+      let grace = 0;
+      const watch = setInterval(function () {
+        if (!popup.closed) return;
+        clearInterval(watch);
+        grace = setTimeout(function () { abort.abort(); }, 3000);
+      }, 500);
+      return { signal: abort.signal, stop: function () { clearInterval(watch); clearTimeout(grace); } };
     }
 
     async function connectBluesky(event) {
@@ -868,14 +891,25 @@
       const handle = input.value.trim().replace(/^@/, "");
       if (!handle) return input.focus();
       bluesky.handle = handle;
+      const popup = signInWindow();
+      if (!popup) return say(errorBox, "popupBlocked");
+      const watch = closedAborts(popup);
       try {
         const client = await blueskyClient();
-        if (!client) return say(errorBox, "blueskyNotConfigured");
-        bluesky.session = await client.signIn(handle, { display: "popup", scope: config.oauth.scope });
+        if (!client) {
+          popup.close();
+          return say(errorBox, "blueskyNotConfigured");
+        }
+        bluesky.session = await client.signIn(handle, {
+          display: "popup", popupName: SIGN_IN_WINDOW, scope: config.oauth.scope, signal: watch.signal,
+        });
         connected("bluesky", "@" + handle);
       } catch (error) {
+        if (!popup.closed) popup.close();
         console.warn("Passerelle: Bluesky sign-in:", error);
-        showError(signInReason(error));
+        showError(watch.signal.aborted ? { message: "popupClosed", params: {} } : signInReason(error));
+      } finally {
+        watch.stop();
       }
     }
 
@@ -983,8 +1017,8 @@
       const input = $("[data-testid=mastodon-address]");
       const address = input.value.trim();
       if (!address) return input.focus();
-      const popup = window.open("about:blank", "passerelle-signin", "width=600,height=700");
-      if (!popup) return showError({ message: "popupBlocked", params: {} });
+      const popup = signInWindow();
+      if (!popup) return say(errorBox, "popupBlocked");
       try {
         const apps = (await read(MASTODON_APPS)) || {};
         const begun = await ask("mastodon-begin", {
@@ -1019,7 +1053,7 @@
       if (session && session.app) {
         const form = new URLSearchParams({ client_id: session.app.client_id, client_secret: session.app.client_secret, token: session.token });
         try {
-          await fetch(session.app.base_url + "/oauth/revoke", { method: "POST", mode: "no-cors", body: form, credentials: "omit", redirect: "error" });
+          await fetch(session.app.base_url + "/oauth/revoke", { method: "POST", mode: "no-cors", body: form, credentials: "omit" });
         } catch (error) {
           // unreachable: the token ends when the person revokes it in their server's settings
         }
