@@ -203,8 +203,7 @@ class SiteWriter:
     def _title(self, key: str, gettext) -> str:
         page = self.sources.pages.get(key)
         if page is None:
-            titles = {"match": "Find your contacts", CALLBACK_PAGE: "Signing in"}
-            return gettext(titles[key]) if key in titles else key
+            return gettext("Find your contacts") if key == "match" else key
         meta = page.meta.get("nav_title") or page.meta["title"]
         return gettext(meta.text)
 
