@@ -174,7 +174,6 @@ def site_base(config: Config) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme != "https" or not host or "." not in host or host.replace(".", "").isdigit() or ":" in host:
-        log.warning("site_url %r is not https with a domain name: Bluesky sign-in works only on loopback", url)
         return None
     if parts.query or parts.fragment or parts.username or parts.password:
         raise BuildError(f"configuration: 'site_url' must be a plain address, not {url!r}")
@@ -182,8 +181,10 @@ def site_base(config: Config) -> str | None:
 
 
 def client_metadata_url(config: Config) -> str:
-    """The published client id, or "" when the site has no usable ``site_url``."""
+    """The published client id, or "" when the site has no usable ``site_url`` (said once)."""
     base = site_base(config)
+    if base is None and config.site_url.strip():
+        log.warning("site_url %r is not https with a domain name: Bluesky sign-in on loopback only", config.site_url)
     return base + METADATA_PATH if base else ""
 
 
