@@ -193,6 +193,9 @@ def test_no_client_metadata_without_an_https_site_url(built_site: Path, config: 
         ("https://127.0.0.1/", None),
         ("https://[::1]/", None),
         ("https://localhost/", None),
+        ("https://passerelle.test/", None),
+        ("https://site.example/", None),
+        ("https://passerelle.example.org/", "https://passerelle.example.org/"),
     ],
 )
 def test_site_base_names_an_atproto_client_only_over_https_with_a_domain(
