@@ -47,6 +47,8 @@ REQUIRED_EXPORTS = (
     "loadClient",
 )
 ESBUILD_FLAGS = ("--bundle", "--minify", "--format=esm", "--target=es2020", "--platform=browser", "--log-level=warning")
+# Names atproto's oauth-types treat as local (isLocalHostname): never a client id's host.
+LOCAL_TOP_LEVEL_DOMAINS = frozenset({"test", "local", "localhost", "invalid", "example"})
 FOLLOW_SCOPE = "repo:app.bsky.graph.follow?action=create"
 DEFAULT_CLAIM_COLLECTION = "org.passerelle.x.claim"
 # atproto's NSID syntax: a reversed domain (at least two segments) and a name of letters and digits.
@@ -174,7 +176,8 @@ def site_base(config: Config) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme != "https" or not host or "." not in host or host.replace(".", "").isdigit() or ":" in host:
-        log.warning("site_url %r is not https with a domain name: Bluesky sign-in works only on loopback", url)
+        return None
+    if host.rsplit(".", 1)[-1] in LOCAL_TOP_LEVEL_DOMAINS:  # refused by atproto's authorization servers
         return None
     if parts.query or parts.fragment or parts.username or parts.password:
         raise BuildError(f"configuration: 'site_url' must be a plain address, not {url!r}")
@@ -182,8 +185,10 @@ def site_base(config: Config) -> str | None:
 
 
 def client_metadata_url(config: Config) -> str:
-    """The published client id, or "" when the site has no usable ``site_url``."""
+    """The published client id, or "" when the site has no usable ``site_url`` (said once)."""
     base = site_base(config)
+    if base is None and config.site_url.strip():
+        log.warning("site_url %r is not https with a domain name: Bluesky sign-in on loopback only", config.site_url)
     return base + METADATA_PATH if base else ""
 
 

@@ -172,6 +172,8 @@ class SiteWriter:
         self.fallbacks: dict[str, set[str]] = {language.code: set() for language in sources.languages}
         self.steps = sorted((p.step, key) for key, p in sources.pages.items() if p.step is not None)
         self.csp = content_security_policy(config, for_meta=True)
+        self.oauth_client_id = client_metadata_url(config) if sources.oauth is not None else ""
+        self.oauth_scope = oauth_scope(config) if sources.oauth is not None else ""
 
     # -- URLs ---------------------------------------------------------------------------------
 
@@ -203,8 +205,7 @@ class SiteWriter:
     def _title(self, key: str, gettext) -> str:
         page = self.sources.pages.get(key)
         if page is None:
-            titles = {"match": "Find your contacts", CALLBACK_PAGE: "Signing in"}
-            return gettext(titles[key]) if key in titles else key
+            return gettext("Find your contacts") if key == "match" else key
         meta = page.meta.get("nav_title") or page.meta["title"]
         return gettext(meta.text)
 
@@ -298,8 +299,8 @@ class SiteWriter:
             return None
         return {
             "bundle": relative_url(folder, bundle.name),
-            "client_metadata": client_metadata_url(self.config),
-            "scope": oauth_scope(self.config),
+            "client_metadata": self.oauth_client_id,
+            "scope": self.oauth_scope,
             "callback": relative_url(folder, page_path(language, CALLBACK_PAGE, self.home)),
         }
 
@@ -393,7 +394,6 @@ class SiteWriter:
             self.write_oauth(self.sources.oauth)
         precompress_site(self.out, cache_dir(self.config) / "compressed")
         return written
-
 
     def write_oauth(self, bundle: OAuthBundle) -> None:
         """The bundled OAuth client, and the client metadata when site_url allows one."""

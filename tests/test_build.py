@@ -13,6 +13,7 @@ import pytest
 
 from sitebuild.config import Config, load_config
 from sitebuild.errors import BuildError
+from sitebuild.oauth_client import CALLBACK_PAGE
 from sitebuild.render import build_site, relative_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,8 @@ def test_every_language_has_the_same_page_tree(built_site: Path, config: Config)
         for lang in languages
     }
     assert all(t == trees["en"] for t in trees.values())
-    assert len(trees["en"]) == len(config.pages)
+    # Every page of the configuration, and the sign-in callback page (sitebuild/oauth_client.py).
+    assert len(trees["en"]) == len(config.pages) + 1 and f"{CALLBACK_PAGE}/index.html" in trees["en"]
     assert (built_site / "en" / "match" / "index.html").exists()
 
 

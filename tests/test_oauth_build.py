@@ -19,8 +19,10 @@ from sitebuild.oauth_client import (
     CALLBACK_PAGE,
     REQUIRED_EXPORTS,
     SOURCE,
+    bundle_client,
     installed_client,
     oauth_scope,
+    pins_digest,
     site_base,
 )
 from sitebuild.render import build_site
@@ -191,6 +193,9 @@ def test_no_client_metadata_without_an_https_site_url(built_site: Path, config: 
         ("https://127.0.0.1/", None),
         ("https://[::1]/", None),
         ("https://localhost/", None),
+        ("https://passerelle.test/", None),
+        ("https://site.example/", None),
+        ("https://passerelle.example.org/", "https://passerelle.example.org/"),
     ],
 )
 def test_site_base_names_an_atproto_client_only_over_https_with_a_domain(
@@ -306,11 +311,19 @@ def watch_popups(page: Page, page_log: PageLog) -> None:
     page.context.on("request", lambda request: page_log.requests.append(request.url))
 
 
+# The page's policy forbids eval, which wait_for_function needs: the tests await promises instead.
 LISTEN = """() => {
   window.received = [];
   const channel = new BroadcastChannel('passerelle-signin');
-  channel.onmessage = (event) => window.received.push(event.data);
+  window.firstMessage = new Promise((resolve, reject) => {
+    channel.onmessage = (event) => { window.received.push(event.data); resolve(); };
+    setTimeout(() => reject(new Error('no message on the channel')), 15000);
+  });
 }"""
+POPUP_CLOSED = """() => new Promise((resolve, reject) => {
+  const timer = setInterval(() => { if (window.popup.closed) { clearInterval(timer); resolve(); } }, 20);
+  setTimeout(() => reject(new Error('the window stayed open')), 15000);
+})"""
 
 
 def test_mastodon_answer_is_passed_to_the_opener_and_the_window_closes(
@@ -321,9 +334,9 @@ def test_mastodon_answer_is_passed_to_the_opener_and_the_window_closes(
     page.evaluate(LISTEN)
     with page.expect_popup():
         page.evaluate(f"window.popup = window.open({json.dumps(f'{site_url}fr/{CALLBACK_PAGE}/?code=x&state=y')})")
-    page.wait_for_function("window.received.length > 0")
+    page.evaluate("() => window.firstMessage")
     assert page.evaluate("window.received") == [{"type": "mastodon-callback", "code": "x", "state": "y", "error": None}]
-    page.wait_for_function("window.popup.closed")
+    page.evaluate(POPUP_CLOSED)
     popup_requests = [url for url in page_log.requests if CALLBACK_PAGE in url or "signed-in.js" in url]
     assert popup_requests and not any("atproto-oauth" in url for url in page_log.requests)
 
@@ -335,7 +348,8 @@ def test_a_refused_mastodon_sign_in_is_passed_on_too(page: Page, page_log: PageL
     callback = f"{site_url}en/{CALLBACK_PAGE}/?error=access_denied&state=s"
     with page.expect_popup():
         page.evaluate(f"window.popup = window.open({json.dumps(callback)})")
-    page.wait_for_function("window.received.length > 0 && window.popup.closed")
+    page.evaluate(POPUP_CLOSED)
+    page.evaluate("() => window.firstMessage")
     assert page.evaluate("window.received") == [
         {"type": "mastodon-callback", "code": None, "state": "s", "error": "access_denied"}
     ]
@@ -357,3 +371,27 @@ def test_the_page_says_when_there_is_nothing_to_finish(page: Page, page_log: Pag
     page.goto(f"{site_url}en/{CALLBACK_PAGE}/")
     expect(page.get_by_test_id("signin-error")).to_contain_text("There is no sign-in to finish here")
     assert not any("atproto-oauth" in url for url in page_log.requests)
+
+
+# -- installing and bundling ----------------------------------------------------------------------
+
+
+def test_without_npm_the_build_says_what_to_install(
+    config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PASSERELLE_CACHE", str(tmp_path))
+    monkeypatch.setattr("sitebuild.oauth_client.shutil.which", lambda name: None)
+    with pytest.raises(BuildError, match="npm is needed to install the atproto OAuth client"):
+        bundle_client(config)
+    assert not (tmp_path / "oauth-client" / pins_digest()).exists()
+
+
+def test_an_installed_and_bundled_client_is_reused_without_npm_or_node(
+    config: Config, built_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's build installed and bundled it; a second build needs neither tool."""
+    monkeypatch.setattr("sitebuild.oauth_client.shutil.which", lambda name: None)
+    bundle = bundle_client(config)
+    assert bundle.data == bundle_path(built_site).read_bytes()
+    assert f"assets/app/{bundle_path(built_site).name}" == bundle.name
+    assert set(REQUIRED_EXPORTS) <= set(bundle.exports)
