@@ -111,6 +111,7 @@ class ExpectedFailures:
     def __init__(self, page: Page, page_log: PageLog) -> None:
         self.page_log = page_log
         self.nonce_challenges = 0
+        self.unknown_handles = 0
         page.on("response", self.seen)
 
     def seen(self, response: Response) -> None:
@@ -118,6 +119,9 @@ class ExpectedFailures:
         # use_dpop_nonce and a DPoP-Nonce header; the client retries with it (RFC 9449, section 8).
         if response.status == 400 and "dpop-nonce" in response.headers and "/oauth/" in response.url:
             self.nonce_challenges += 1
+        # A handle nobody has: the resolver says so with 400 (atproto's XRPC error for a bad request).
+        if response.status == 400 and "/xrpc/com.atproto.identity.resolveHandle" in response.url:
+            self.unknown_handles += 1
 
     def excuse(self, status: int, count: int, why: str) -> None:
         message = f"Failed to load resource: the server responded with a status of {status} "
@@ -128,6 +132,7 @@ class ExpectedFailures:
 
     def settle(self, injected_429s: int = 0) -> None:
         self.excuse(400, self.nonce_challenges, "a DPoP nonce challenge")
+        self.excuse(400, self.unknown_handles, "a handle nobody has")
         self.excuse(429, injected_429s, "the 429 the test sent")
 
 
@@ -319,3 +324,41 @@ def test_refusals_are_said_plainly_and_lose_nothing(page: Page, page_log: PageLo
     assert len(page.context.pages) == 1  # every sign-in window was closed
     assert page.get_by_test_id("match-row").count() == rows_before  # the results are all there
     failures.settle()
+
+
+def test_closing_the_page_mid_run_loses_nothing_and_coming_back_resumes(
+    page: Page, page_log: PageLog, world: dict[str, Any], pds: PdsServer
+) -> None:
+    failures = ExpectedFailures(page, page_log)
+    me = pds.create_account("comeback")  # an account of its own: no follows yet
+    friends: dict[str, Account] = world["friends"]
+    find_matches(page, world)
+    connect_bluesky(page, me)
+    expect(page.get_by_test_id("bluesky-connected")).to_be_visible()
+    held: list[Route] = []
+    page.route(re.compile(r"/xrpc/com\.atproto\.repo\.applyWrites"), lambda route: held.append(route))  # never sent
+    page.get_by_test_id("follow-start").click()
+    expect(page.get_by_test_id("follow-progress")).to_be_visible()
+    deadline = time.time() + 30
+    while not held and time.time() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the run never reached its first write"
+    assert follow_subjects(pds, me.did) == {}
+    failures.settle()
+    context = page.context
+    page.close()  # closing the tab pauses
+
+    again = context.new_page()
+    log = PageLog()
+    again.on("console", lambda message: message.type == "error" and log.errors.append(message.text))
+    again.on("pageerror", lambda error: log.errors.append(str(error)))
+    again.goto(f"{world['url']}en/match/")
+    expect(again.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    expect(again.get_by_test_id("follow-panel")).to_be_visible(timeout=30_000)  # the kept list, no results
+    done = again.get_by_test_id("follow-done")
+    expect(done).to_contain_text("Bluesky: done.", timeout=60_000)
+    # The write held when the tab closed may or may not have reached the PDS: either way it counts once.
+    counts = re.search(r"(\d+) followed, (\d+) already followed", done.inner_text())
+    assert counts and int(counts[1]) + int(counts[2]) == 3
+    assert set(follow_subjects(pds, me.did)) == {f.did for f in friends.values()}
+    assert not log.errors, log.errors

@@ -884,6 +884,30 @@
       return { signal: abort.signal, stop: function () { clearInterval(watch); clearTimeout(grace); } };
     }
 
+    // The sign-in page sends the person back to the sign-in window (signed-in.js), which passes
+    // the answer here on a BroadcastChannel (same origin only) and closes.
+    function signInAnswer(type, state, popup) {
+      return new Promise(function (resolve, reject) {
+        const channel = new BroadcastChannel(SIGN_IN_WINDOW);
+        const watch = closedAborts(popup);
+        function finish(value, error) {
+          watch.stop();
+          channel.close();
+          if (error) reject(error); else resolve(value);
+        }
+        watch.signal.addEventListener("abort", function () { finish(null, new Error("closed")); });
+        channel.onmessage = function (event) {
+          const data = event.data || {};
+          if (data.type === type && data.state === state) finish(data, null);
+        };
+      });
+    }
+
+    function randomState() {
+      const bytes = crypto.getRandomValues(new Uint8Array(16));
+      return Array.prototype.map.call(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+    }
+
     async function connectBluesky(event) {
       event.preventDefault();
       clearError();
@@ -893,23 +917,23 @@
       bluesky.handle = handle;
       const popup = signInWindow();
       if (!popup) return say(errorBox, "popupBlocked");
-      const watch = closedAborts(popup);
       try {
         const client = await blueskyClient();
         if (!client) {
           popup.close();
           return say(errorBox, "blueskyNotConfigured");
         }
-        bluesky.session = await client.signIn(handle, {
-          display: "popup", popupName: SIGN_IN_WINDOW, scope: config.oauth.scope, signal: watch.signal,
-        });
+        const state = randomState();
+        const url = await client.authorize(handle, { scope: config.oauth.scope, state: state, display: "popup" });
+        popup.location.href = url.href;
+        const answer = await signInAnswer("bluesky-callback", state, popup);
+        if (answer.error) return say(errorBox, answer.error === "access_denied" ? "accessDenied" : "signInFailed", { reason: answer.error });
+        bluesky.session = await client.restore(answer.sub, false);
         connected("bluesky", "@" + handle);
       } catch (error) {
         if (!popup.closed) popup.close();
         console.warn("Passerelle: Bluesky sign-in:", error);
-        showError(watch.signal.aborted ? { message: "popupClosed", params: {} } : signInReason(error));
-      } finally {
-        watch.stop();
+        showError(error && error.message === "closed" ? { message: "popupClosed", params: {} } : signInReason(error));
       }
     }
 
@@ -988,29 +1012,6 @@
       return url.href;
     }
 
-    // The consent page sends the person back to the sign-in page in the pop-up, which passes the
-    // answer here (BroadcastChannel, same origin only) and closes.
-    function mastodonCallback(state, popup) {
-      return new Promise(function (resolve, reject) {
-        const channel = new BroadcastChannel("passerelle-signin");
-        const watch = setInterval(function () {
-          if (popup.closed) finish(null, new Error("closed"));
-        }, 500);
-        function finish(value, error) {
-          clearInterval(watch);
-          channel.close();
-          if (error) reject(error); else resolve(value);
-        }
-        channel.onmessage = function (event) {
-          const data = event.data || {};
-          if (data.type !== "mastodon-callback" || data.state !== state) return;
-          const query = new URLSearchParams();
-          ["code", "state", "error"].forEach(function (name) { if (data[name]) query.set(name, String(data[name])); });
-          finish(query.toString(), null);
-        };
-      });
-    }
-
     async function connectMastodon(event) {
       event.preventDefault();
       clearError();
@@ -1032,7 +1033,10 @@
         apps[begun.app.base_url] = begun.app;
         await write(MASTODON_APPS, apps);
         popup.location.href = begun.authorize_url;
-        const callback = await mastodonCallback(begun.state, popup);
+        const answer = await signInAnswer("mastodon-callback", begun.state, popup);
+        const query = new URLSearchParams();
+        ["code", "state", "error"].forEach(function (name) { if (answer[name]) query.set(name, String(answer[name])); });
+        const callback = query.toString();
         const finished = await ask("mastodon-finish", { app: begun.app, state: begun.state, verifier: begun.verifier, callback: callback });
         if (finished.error) return showError(finished.error);
         mastodon = { address: begun.address, token: finished.token, app: begun.app };

@@ -65,12 +65,19 @@
         showError(config.ui.nothingToDo);
         return;
       }
-      // Signed in without a popup: the matcher page finds the session in this browser's storage.
-      post({ type: 'bluesky-callback', sub: result.session.sub });
+      // The session is in this browser's storage now; the matcher page that opened this window
+      // restores it (its state names the sign-in it started).
+      post({ type: 'bluesky-callback', sub: result.session.sub, state: result.state || '' });
       finish();
     } catch (error) {
       if (error instanceof client.LoginContinuedInParentWindowError) {
         finish(); // the opener's client has the session now
+        return;
+      }
+      if (error instanceof client.OAuthCallbackError && error.state) {
+        // A refusal (e.g. access_denied): the matcher page says it in the person's words.
+        post({ type: 'bluesky-callback', state: error.state, error: error.params.get('error') || 'failed' });
+        finish();
         return;
       }
       showError(format(config.ui.failed, { reason: (error && error.message) || String(error) }));
