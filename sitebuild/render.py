@@ -18,7 +18,7 @@ from markupsafe import escape as escape_html
 from pyscript_app.follow import FollowSettings
 from pyscript_app.matching import Settings
 
-from .catalogs import checked_catalog, po_path, python_msgids, shipped_languages, shown_path
+from .catalogs import po_path, python_msgids, remembered_checked_catalog, shipped_languages, shown_path
 from .compress import precompress_site
 from .config import Config
 from .errors import BuildError
@@ -85,7 +85,8 @@ def read_translators(config: Config) -> dict[str, Translator]:
     problems = []
     for code in shipped_languages(config):
         path = po_path(config, code)
-        catalog, found = checked_catalog(path, shown_path(config, path), code)
+        checks = cache_dir(config) / "catalogs"
+        catalog, found = remembered_checked_catalog(path, shown_path(config, path), code, checks)
         problems += found
         if catalog is not None and code != config.source_language:
             translators[code] = Translator(catalog)
