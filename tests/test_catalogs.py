@@ -177,3 +177,19 @@ def test_writing_an_unchanged_catalog_leaves_the_file_alone(sample: Config) -> N
     before = sample.pot_path.read_bytes()
     assert write_catalog(extract_catalog(sample), sample.pot_path) is False
     assert sample.pot_path.read_bytes() == before
+
+
+def test_a_remembered_check_is_redone_when_the_file_changes(tmp_path: Path) -> None:
+    from sitebuild.catalogs import remembered_checked_catalog
+
+    po = tmp_path / "messages.po"
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n"Language: fr\\n"\n\n'
+    po.write_text(header + 'msgid "Hello %(name)s"\nmsgstr "Bonjour %(name)s"\n', encoding="utf-8")
+    cache = tmp_path / "cache"
+    catalog, problems = remembered_checked_catalog(po, "fr.po", "fr", cache)
+    assert catalog is not None and not problems and len(list(cache.glob("fr-*.pickle"))) == 1
+    again, problems = remembered_checked_catalog(po, "fr.po", "fr", cache)
+    assert again is not None and again.get("Hello %(name)s").string == "Bonjour %(name)s" and not problems
+    po.write_text(header + 'msgid "Hello %(name)s"\nmsgstr "Bonjour %(nom)s"\n', encoding="utf-8")
+    _, problems = remembered_checked_catalog(po, "fr.po", "fr", cache)
+    assert problems and len(list(cache.glob("fr-*.pickle"))) == 1  # the old result is gone
