@@ -222,6 +222,16 @@ class MastodonFinishRequest(TypedDict):
     callback: str  # the query the consent page sent back: code=…&state=… or error=…
 
 
+class ClaimRequest(TypedDict):
+    """The person's opt-in claim in their own repository: read it, publish it, or withdraw it."""
+
+    type: Literal["claim-state", "claim-publish", "claim-withdraw"]
+    id: int
+    did: str
+    collection: str
+    mastodon: NotRequired[str]
+
+
 class SignedAnswer(TypedDict):
     """The page's answer to a ``signed-request``: {status, headers, body} or {error} as JSON text."""
 
@@ -232,11 +242,13 @@ class SignedAnswer(TypedDict):
 
 Request = (
     BootRequest | ReadRequest | RestoreRequest | PlainRequest | MatchRequest | ExportRequest | FollowPlanRequest
-    | FollowStartRequest | FollowControlRequest | MastodonBeginRequest | MastodonFinishRequest | SignedAnswer
+    | FollowStartRequest | FollowControlRequest | MastodonBeginRequest | MastodonFinishRequest | ClaimRequest
+    | SignedAnswer
 )
 RequestType = Literal[
     "boot", "read", "restore", "save", "forget", "cancel", "match", "export", "follow-plan", "follow-start",
-    "follow-pause", "follow-resume", "follow-cancel", "mastodon-begin", "mastodon-finish", "signed-answer",
+    "follow-pause", "follow-resume", "follow-cancel", "mastodon-begin", "mastodon-finish", "claim-state",
+    "claim-publish", "claim-withdraw", "signed-answer",
 ]
 REQUEST_TYPES: tuple[RequestType, ...] = get_args(RequestType)
 

@@ -20,7 +20,17 @@ from . import N_
 from ._compat import ResponseCache
 from .archive import ArchiveReader
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_SAFE_ROWS, bluesky_lists, mastodon_following_lists
-from .follow.page import PageFollow, Relay, mastodon_allowance, mastodon_begin, mastodon_finish, sign_in_failure
+from .follow.claim import ClaimStore, claim_record, shown
+from .follow.client import PathClient
+from .follow.page import (
+    PageFollow,
+    Relay,
+    RelayTransport,
+    mastodon_allowance,
+    mastodon_begin,
+    mastodon_finish,
+    sign_in_failure,
+)
 from .graph import PersonGraph
 from .matching import Match, Matcher, Settings, estimate_seconds
 from .net import PoliteClient
@@ -186,6 +196,7 @@ class Session:
 SESSION = Session()
 FOLLOW_FAILED = N_("Something went wrong while following. Nothing is lost: start again to go on.")
 SIGN_IN_FAILED = N_("Signing in did not work. Please try again.")
+FINDABLE_FAILED = N_("Something went wrong; your claim is as it was. Please try again.")
 
 
 def _failure(
@@ -278,4 +289,28 @@ async def mastodon_sign_in(step: str, request_json: str) -> str:
         result = await (mastodon_begin(request) if step == "mastodon-begin" else mastodon_finish(request))
     except Exception as error:  # as in _answer
         result = sign_in_failure(error) or _failure(error, SIGN_IN_FAILED)
+    return json.dumps(result, ensure_ascii=False)
+
+
+async def claim(action: str, request_json: str, relay: Relay) -> str:
+    """``claim-state``, ``claim-publish`` or ``claim-withdraw``: the person's opt-in claim, written
+    with their Bluesky session into their own repository; the X account comes from the archive."""
+    try:
+        request = json.loads(request_json)
+        account = SESSION.graph.account if SESSION.graph is not None else None
+        if account is None:
+            raise ArchiveError(N_("Your archive does not name your X account, so there is nothing to publish."))
+        store = ClaimStore(PathClient(RelayTransport(relay)), str(request.get("did", "")),
+                           str(request.get("collection", "")))
+        if action == "claim-publish":
+            record = claim_record(store.collection, account.id, account.username, str(request.get("mastodon") or ""))
+            result = shown(await store.publish(record))
+        elif action == "claim-withdraw":
+            await store.withdraw(account.id)
+            result = shown(None)
+        else:
+            result = shown(await store.read(account.id))
+        result["x_account"] = {"id": account.id, "username": account.username}
+    except Exception as error:  # as in _answer
+        result = _failure(error, FINDABLE_FAILED)
     return json.dumps(result, ensure_ascii=False)

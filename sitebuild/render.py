@@ -29,6 +29,7 @@ from .oauth_client import (
     METADATA_PATH,
     OAuthBundle,
     bundle_client,
+    claim_collection,
     client_metadata,
     client_metadata_url,
     oauth_scope,
@@ -303,6 +304,7 @@ class SiteWriter:
             "client_metadata": self.oauth_client_id,
             "scope": self.oauth_scope,
             "callback": relative_url(folder, page_path(language, CALLBACK_PAGE, self.home)),
+            "claim_collection": claim_collection(self.config),
         }
 
     @staticmethod

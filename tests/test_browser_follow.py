@@ -19,7 +19,7 @@ from sitebuild.config import load_config
 from sitebuild.render import build_site
 from sitebuild.security import security_headers
 from sitebuild.serve import make_server
-from tests.archive_factory import ArchiveSpec, archive_files, people, write_zip
+from tests.archive_factory import OWNER_ID, ArchiveSpec, archive_files, people, write_zip
 from tests.conftest import ROOT, PageLog
 from tests.fake_mastodon import FakeFediverse, serve_fediverse
 from tests.fake_network import FakeWorld, serve
@@ -362,3 +362,26 @@ def test_closing_the_page_mid_run_loses_nothing_and_coming_back_resumes(
     assert counts and int(counts[1]) + int(counts[2]) == 3
     assert set(follow_subjects(pds, me.did)) == {f.did for f in friends.values()}
     assert not log.errors, log.errors
+
+
+def test_being_findable_is_published_in_the_persons_own_repository_and_withdrawn(
+    page: Page, page_log: PageLog, world: dict[str, Any], pds: PdsServer
+) -> None:
+    failures = ExpectedFailures(page, page_log)
+    me = pds.create_account("findme")
+    find_matches(page, world)
+    expect(page.get_by_test_id("findable")).to_be_hidden()  # not signed in yet
+    connect_bluesky(page, me)
+    section = page.get_by_test_id("findable")
+    expect(section).to_be_visible()
+    expect(page.get_by_test_id("findable-status")).to_contain_text("Not findable yet")
+    page.get_by_test_id("findable-mastodon").fill(f"ana@{SOCIAL}")
+    page.get_by_test_id("findable-publish").click()
+    expect(page.get_by_test_id("findable-status")).to_contain_text(f"on X (account number {OWNER_ID})")
+    expect(page.get_by_test_id("findable-status")).to_contain_text(f"ana@{SOCIAL}")
+    records = pds.xrpc("com.atproto.repo.listRecords", f"repo={me.did}&collection=org.passerelle.x.claim")["records"]
+    assert [r["value"]["xId"] for r in records] == [OWNER_ID] and records[0]["uri"].endswith(f"/{OWNER_ID}")
+    page.get_by_test_id("findable-withdraw").click()
+    expect(page.get_by_test_id("findable-status")).to_contain_text("Withdrawn")
+    assert pds.xrpc("com.atproto.repo.listRecords", f"repo={me.did}&collection=org.passerelle.x.claim")["records"] == []
+    failures.settle()

@@ -149,6 +149,9 @@ async function handle(message) {
     case "follow-cancel": return app.follow_control(message.type);
     case "mastodon-begin":
     case "mastodon-finish": return await app.mastodon_sign_in(message.type, JSON.stringify(message));
+    case "claim-state":
+    case "claim-publish":
+    case "claim-withdraw": return await app.claim(message.type, JSON.stringify(message), relay);
     default: throw new Error("unknown request " + message.type);
   }
 }

@@ -127,6 +127,7 @@
   }
 
   function resetResult() {
+    findable.refresh(null);
     ui.error.hidden = true;
     ui.summary.hidden = true;
     ui.status.hidden = true;
@@ -200,7 +201,10 @@
     ui.summary.dataset.named = summary.named;
     ui.summary.dataset.complete = summary.complete ? "1" : "0";
     ui.summary.hidden = false;
-    if (summary.complete) matching.offer(summary);
+    if (summary.complete) {
+      matching.offer(summary);
+      findable.refresh(summary);
+    }
   }
 
   ui.fileInput.addEventListener("change", function () { readPicked(entriesFrom(ui.fileInput.files, false)); });
@@ -789,6 +793,7 @@
     const progressText = $("[data-follow-text]");
     const progressBar = $("[data-follow-bar]");
     const noticeList = $("[data-testid=follow-notices]");
+    const signInStatus = $("[data-signin-status]");
     const doneBox = $("[data-testid=follow-done]");
     const QUEUE = "follow";
     const MASTODON_SESSION = "mastodon-session";
@@ -827,6 +832,7 @@
     function offer(hasResults) { section.hidden = !hasResults && !kept && !running; }
 
     function connected(network, account) {
+      if (network === "bluesky") setTimeout(function () { findable.refresh(); }, 0);
       const box = $("[data-testid=" + network + "-connected]");
       const form = $("[data-connect=" + network + "]");
       box.hidden = !account;
@@ -871,34 +877,35 @@
     // atproto client reuses it by its name; closing it stops the sign-in at once.
     function signInWindow() { return window.open("about:blank", SIGN_IN_WINDOW, "width=600,height=700"); }
 
-    // A window closed without an answer stops the sign-in; a window the sign-in closed itself has
-    // handed its answer over just before, so the stop waits a moment for that answer to arrive.
-    function closedAborts(popup) {
-      const abort = new AbortController();
-      let grace = 0;
-      const watch = setInterval(function () {
-        if (!popup.closed) return;
-        clearInterval(watch);
-        grace = setTimeout(function () { abort.abort(); }, 3000);
-      }, 500);
-      return { signal: abort.signal, stop: function () { clearInterval(watch); clearTimeout(grace); } };
-    }
+    // The answer of the sign-in window comes on a BroadcastChannel (signed-in.js). Whether the
+    // person closed that window cannot be known: sign-in pages isolate themselves from their
+    // opener (Cross-Origin-Opener-Policy), so the window looks closed as soon as it gets there.
+    // So the page waits (ten minutes at most) and says how to start again; a new attempt replaces
+    // the one still waiting.
+    const SIGN_IN_WAIT = 10 * 60 * 1000;
+    let waitingSignIn = null;
 
-    // The sign-in page sends the person back to the sign-in window (signed-in.js), which passes
-    // the answer here on a BroadcastChannel (same origin only) and closes.
-    function signInAnswer(type, state, popup) {
+    function signInAnswer(type, state) {
+      if (waitingSignIn) waitingSignIn.abort();
+      const abort = new AbortController();
+      waitingSignIn = abort;
+      say(signInStatus, "signInWaiting");
       return new Promise(function (resolve, reject) {
         const channel = new BroadcastChannel(SIGN_IN_WINDOW);
-        const watch = closedAborts(popup);
+        const timer = setTimeout(function () { abort.abort(); }, SIGN_IN_WAIT);
         function finish(value, error) {
-          watch.stop();
+          clearTimeout(timer);
           channel.close();
+          if (waitingSignIn === abort) waitingSignIn = null;
+          signInStatus.hidden = true;
           if (error) reject(error); else resolve(value);
         }
-        watch.signal.addEventListener("abort", function () { finish(null, new Error("closed")); });
+        abort.signal.addEventListener("abort", function () { finish(null, new Error("closed")); });
         channel.onmessage = function (event) {
           const data = event.data || {};
-          if (data.type === type && data.state === state) finish(data, null);
+          if (data.type !== type || data.state !== state) return;
+          channel.postMessage({ type: "signin-received", state: state });
+          finish(data, null);
         };
       });
     }
@@ -926,14 +933,15 @@
         const state = randomState();
         const url = await client.authorize(handle, { scope: config.oauth.scope, state: state, display: "popup" });
         popup.location.href = url.href;
-        const answer = await signInAnswer("bluesky-callback", state, popup);
+        const answer = await signInAnswer("bluesky-callback", state);
         if (answer.error) return say(errorBox, answer.error === "access_denied" ? "accessDenied" : "signInFailed", { reason: answer.error });
         bluesky.session = await client.restore(answer.sub, false);
         connected("bluesky", "@" + handle);
       } catch (error) {
         if (!popup.closed) popup.close();
         console.warn("Passerelle: Bluesky sign-in:", error);
-        showError(error && error.message === "closed" ? { message: "popupClosed", params: {} } : signInReason(error));
+        if (error && error.message === "closed") return;  // replaced by a new attempt, or too late
+        showError(signInReason(error));
       }
     }
 
@@ -1033,7 +1041,7 @@
         apps[begun.app.base_url] = begun.app;
         await write(MASTODON_APPS, apps);
         popup.location.href = begun.authorize_url;
-        const answer = await signInAnswer("mastodon-callback", begun.state, popup);
+        const answer = await signInAnswer("mastodon-callback", begun.state);
         const query = new URLSearchParams();
         ["code", "state", "error"].forEach(function (name) { if (answer[name]) query.set(name, String(answer[name])); });
         const callback = query.toString();
@@ -1044,7 +1052,8 @@
         connected("mastodon", "@" + mastodon.address);
       } catch (error) {
         if (!popup.closed) popup.close();
-        showError({ message: error && error.message === "closed" ? "popupClosed" : "signInFailed", params: { reason: String(error && error.message) } });
+        if (error && error.message === "closed") return;  // replaced by a new attempt, or too late
+        showError({ message: "signInFailed", params: { reason: String(error && error.message) } });
       }
     }
 
@@ -1226,7 +1235,65 @@
     });
     cancelButton.addEventListener("click", function () { ask("follow-cancel"); });
     return { offer: offer, stateOf: stateOf, showState: showState, showNotice: showNotice, sendSigned: sendSigned,
-      comeBack: comeBack, forget: forget, connections: connections };
+      comeBack: comeBack, forget: forget, connections: connections, blueskySession: function () { return bluesky.session; } };
+  })();
+
+
+  // --- being findable: the opt-in claim in the person's own Bluesky repository (issue 8) ---------
+  const findable = (function () {
+    const section = $("[data-testid=findable]");
+    const status = $("[data-testid=findable-status]");
+    const publish = $("[data-testid=findable-publish]");
+    const withdraw = $("[data-testid=findable-withdraw]");
+    const mastodon = $("[data-testid=findable-mastodon]");
+    let archiveAccount = false;
+
+    function show(answer) {
+      if (answer.crash) console.error("Passerelle: unexpected problem in Python:\n" + answer.crash);
+      if (answer.error) {
+        status.textContent = translate(answer.error.message, answer.error.params);
+        return;
+      }
+      withdraw.hidden = !answer.published;
+      if (!answer.published) {
+        status.textContent = translate(answer.withdrawn ? "findableWithdrawn" : "findableNot");
+        return;
+      }
+      const date = new Date(answer.created_at);
+      let text = translate("findablePublished", {
+        handle: answer.x_handle || answer.x_id, id: answer.x_id,
+        date: isNaN(date) ? answer.created_at : date.toLocaleDateString(config.language, { dateStyle: "long" }),
+      });
+      if (answer.mastodon) text += " " + translate("findableMastodon", { address: answer.mastodon });
+      status.textContent = text;
+    }
+
+    async function act(type) {
+      const session = following.blueskySession();
+      if (!session) return;
+      publish.disabled = withdraw.disabled = true;
+      try {
+        const answer = await ask(type, {
+          did: session.did || session.sub, collection: config.oauth.claim_collection, mastodon: mastodon.value.trim(),
+        });
+        if (type === "claim-withdraw" && !answer.error) answer.withdrawn = true;
+        show(answer);
+      } finally {
+        publish.disabled = withdraw.disabled = false;
+      }
+    }
+
+    // Shown once the person is signed in to Bluesky and their archive names their X account.
+    function refresh(summary) {
+      if (summary !== undefined) archiveAccount = !!(summary && summary.account && summary.account.id);
+      const on = archiveAccount && !!following.blueskySession();
+      section.hidden = !on;
+      if (on) act("claim-state");
+    }
+
+    publish.addEventListener("click", function () { act("claim-publish"); });
+    withdraw.addEventListener("click", function () { act("claim-withdraw"); });
+    return { refresh: refresh };
   })();
 
   $("[data-testid=keep-on-device]").addEventListener("click", keep);

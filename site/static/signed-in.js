@@ -28,10 +28,28 @@
     window.close();
   }
 
+  // The answer goes to the page that opened this window, again every half second until that page
+  // says it has it (a message sent as a window closes can be lost), for five seconds at most.
   function post(message) {
-    const channel = new BroadcastChannel(CHANNEL);
-    channel.postMessage(message);
-    channel.close();
+    return new Promise((resolve) => {
+      const channel = new BroadcastChannel(CHANNEL);
+      let tries = 0;
+      const done = () => {
+        clearInterval(again);
+        channel.close();
+        resolve();
+      };
+      channel.onmessage = (event) => {
+        const data = event.data || {};
+        if (data.type === 'signin-received' && data.state === message.state) done();
+      };
+      const send = () => {
+        if (tries++ >= 10) return done();
+        channel.postMessage(message);
+      };
+      const again = setInterval(send, 500);
+      send();
+    });
   }
 
   function mastodonCallback(query) {
@@ -42,8 +60,7 @@
       code: query.get('code'),
       state: query.get('state'),
       error: query.get('error'),
-    });
-    finish();
+    }).then(finish);
   }
 
   async function blueskyCallback() {
@@ -67,7 +84,7 @@
       }
       // The session is in this browser's storage now; the matcher page that opened this window
       // restores it (its state names the sign-in it started).
-      post({ type: 'bluesky-callback', sub: result.session.sub, state: result.state || '' });
+      await post({ type: 'bluesky-callback', sub: result.session.sub, state: result.state || '' });
       finish();
     } catch (error) {
       if (error instanceof client.LoginContinuedInParentWindowError) {
@@ -76,7 +93,7 @@
       }
       if (error instanceof client.OAuthCallbackError && error.state) {
         // A refusal (e.g. access_denied): the matcher page says it in the person's words.
-        post({ type: 'bluesky-callback', state: error.state, error: error.params.get('error') || 'failed' });
+        await post({ type: 'bluesky-callback', state: error.state, error: error.params.get('error') || 'failed' });
         finish();
         return;
       }
