@@ -397,6 +397,17 @@ def candidate_level(candidate: Candidate) -> Confidence | None:
     return level(candidate.chance, identity_weight(candidate.evidence))
 
 
+def shared_chances(chances: Sequence[float]) -> list[float]:
+    """The chances that one account is each of several contacts it was proposed for.
+
+    An account is one person at most: weighed contact by contact, the chances can add up to more
+    than one, and then each is divided by their sum (two contacts at 0.9 and 0.7 become 0.56 and
+    0.44: neither is sure).
+    """
+    total = sum(chances)
+    return [chance / total for chance in chances] if total > 1.0 else list(chances)
+
+
 def is_choice(ranked: Sequence[Candidate]) -> bool:
     """Two candidates remain for one contact and neither stands out: ask the person once."""
     if len(ranked) < 2:

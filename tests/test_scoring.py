@@ -204,7 +204,7 @@ def test_small_world_defaults_are_safe_to_follow() -> None:
     for seed in (11, 12, 13):
         world = small_world(seed)
         with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright keeps a loop on this one
-            report, _ = thread.submit(run_matcher, world, False).result()
+            report, _, _ = thread.submit(run_matcher, world, False).result()
         quality = measure(world, [m.to_json() for m in report.matches])
         selected, right = selected + quality.default_selected[0], right + quality.default_selected[1]
         high, wrong_high = (
