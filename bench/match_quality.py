@@ -125,6 +125,9 @@ def figures(quality: Quality, report: Report, named: int) -> dict[str, float]:
     row["default selected"] = quality.default_selected[0]
     row["default precision"] = quality.default_precision
     row["findable"] = quality.findable
+    row["findable, nothing in common (only a directory finds them)"] = quality.by_habit.get(
+        "nothing_in_common", (0, 0)
+    )[0]
     row["recall (any level)"] = quality.recall
     row["recall (pre-selected)"] = quality.found_default / quality.findable if quality.findable else 1.0
     traceless = quality.by_habit.get("nothing_in_common", (0, 0))

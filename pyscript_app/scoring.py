@@ -400,12 +400,14 @@ def candidate_level(candidate: Candidate) -> Confidence | None:
 def shared_chances(chances: Sequence[float]) -> list[float]:
     """The chances that one account is each of several contacts it was proposed for.
 
-    An account is one person at most: weighed contact by contact, the chances can add up to more
-    than one, and then each is divided by their sum (two contacts at 0.9 and 0.7 become 0.56 and
-    0.44: neither is sure).
+    An account is one person at most: weighed contact by contact, each chance ignores the others.
+    Taken together, the account is contact A, or B, ..., or none of them, each in proportion to
+    its odds (``p / (1 - p)``, and 1 for "none"): 0.90 and 0.70 become 0.73 and 0.19, 0.995 and
+    0.13 become 0.994 and 0.001.
     """
-    total = sum(chances)
-    return [chance / total for chance in chances] if total > 1.0 else list(chances)
+    odds = [min(chance, 1 - 1e-9) / (1 - min(chance, 1 - 1e-9)) for chance in chances]
+    total = 1.0 + sum(odds)
+    return [value / total for value in odds]
 
 
 def is_choice(ranked: Sequence[Candidate]) -> bool:
