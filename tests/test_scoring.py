@@ -294,3 +294,18 @@ def test_ties_alone_cannot_lift_a_shared_account_above_its_level() -> None:
     """The level after sharing is never higher than before, whatever the share."""
     matcher = _matcher_with(_proposal("1", 0.95, "low", 0.5), _proposal("2", 0.01, "low", 0.5))
     assert {m.confidence for m in matcher.found.values()} == {"low"}
+
+
+def test_ties_make_a_same_name_account_likely_but_not_sure_to_be_this_contact() -> None:
+    """X smartin "Sarah Martin 🌍" and smartin.bsky.social "Sarah Martin", tied to six of the person's
+    contacts: ties say "someone in the person's circles", and another Sarah Martin in those circles
+    (a contact the archive never names) would have them too. Pre-selected, never "high"."""
+    ties = {"did:plc:sm": Ties(contacts=6, contact_count=6, log_odds=6.0)}
+    [name_like] = weigh_all(
+        "smartin", ["Sarah Martin 🌍"], [candidate("smartin.bsky.social", "Sarah Martin", did="did:plc:sm")], ties
+    )
+    assert name_like.chance >= scoring.P_HIGH and scoring.candidate_level(name_like) == "medium"
+    [own_digits] = weigh_all(
+        "smartin77", ["Sarah Martin"], [candidate("smartin77.bsky.social", "Sarah Martin", did="did:plc:sm")], ties
+    )
+    assert scoring.candidate_level(own_digits) == "high"  # a handle with the person's own digits says who
