@@ -12,7 +12,13 @@ pick one of two; the precision of the default selection (everything not "low"); 
 contacts on Bluesky that the archive names or the directory lists (right account suggested at
 any level, and pre-selected); AppView requests per named contact; the undecided contacts.
 Twice: without the person's own Bluesky account (before sign-in) and with it.
+With --misses, every findable contact whose right account was not suggested is put in one cell:
+its habit (how it picked its Bluesky account; "renamed since" when the archive's handle is out of
+date) by the stage that lost it (never searched, budget exhausted, searched but not found, found
+but scored too low or dropped). "nothing_in_common" contacts are in the denominator: only a
+directory can find them, and the row "findable, nothing in common" says how many there are.
 Usage: python bench/match_quality.py [--seeds 5] [--first-seed 1] [--small] [--by-habit] [--misses]
+       [--without-self]
 Targets (issue 12): default selection precision >= 0.98, no wrong "high", recall >= 0.9,
 AppView requests <= 2 per named contact.
 """
