@@ -560,8 +560,7 @@ class Matcher:
                 identity = sum(
                     float(e.get("weight", 0.0)) for e in match.evidence if e.get("reason") not in scoring.TIE_REASONS
                 )
-                with_self = any(e.get("reason") == "tie_self" for e in match.evidence)
-                shared_level = scoring.level(share, identity, with_self) or scoring.LOW
+                shared_level = scoring.level(share, identity) or scoring.LOW
                 if CONFIDENCE_ORDER[shared_level] > CONFIDENCE_ORDER[match.confidence]:
                     match.confidence = shared_level
                 match.chance = round(share, 4)

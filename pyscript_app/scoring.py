@@ -45,7 +45,6 @@ SELF_TIE_WEIGHT = 4.0
 TIES_CAP = 4.5
 LONE_TIES_CAP = 2.0
 IDENTITY_FOR_HIGH = 4.0  # a name-like handle and the same name (3.8) are not enough: another contact may bear them
-IDENTITY_FOR_HIGH_WITH_SELF = 3.0  # ... unless the person's own account follows it or is followed by it
 IDENTITY_FOR_MEDIUM = 2.5
 TIE_REASONS = {"ties", "tie_self", "no_ties"}
 NO_TIES_FLOOR = -1.5
@@ -375,15 +374,13 @@ def weigh_all(
     return sorted(visible, key=lambda c: -c.chance)
 
 
-def level(chance: float, identity: float | None = None, with_self: bool = False) -> Confidence | None:
+def level(chance: float, identity: float | None = None) -> Confidence | None:
     """The calibrated level of a chance; None when it is too unlikely to show.
 
     ``identity`` is the weight of the evidence about who the account is (all but ties): ties say
-    "someone in the person's circles", so they lift a candidate only that far on their own; a tie
-    with the person's own account (``with_self``) says it more directly, and asks less identity.
+    "someone in the person's circles", so they lift a candidate only that far on their own.
     """
-    needed_for_high = IDENTITY_FOR_HIGH_WITH_SELF if with_self else IDENTITY_FOR_HIGH
-    if chance >= P_HIGH and (identity is None or identity >= needed_for_high):
+    if chance >= P_HIGH and (identity is None or identity >= IDENTITY_FOR_HIGH):
         return HIGH
     if chance >= P_MEDIUM and (identity is None or identity >= IDENTITY_FOR_MEDIUM):
         return MEDIUM
@@ -397,8 +394,7 @@ def identity_weight(evidence: Iterable[Evidence]) -> float:
 
 
 def candidate_level(candidate: Candidate) -> Confidence | None:
-    with_self = any(e.reason == "tie_self" for e in candidate.evidence)
-    return level(candidate.chance, identity_weight(candidate.evidence), with_self)
+    return level(candidate.chance, identity_weight(candidate.evidence))
 
 
 def shared_chances(chances: Sequence[float]) -> list[float]:
