@@ -12,7 +12,13 @@ pick one of two; the precision of the default selection (everything not "low"); 
 contacts on Bluesky that the archive names or the directory lists (right account suggested at
 any level, and pre-selected); AppView requests per named contact; the undecided contacts.
 Twice: without the person's own Bluesky account (before sign-in) and with it.
-Usage: python bench/match_quality.py [--seeds 5] [--first-seed 1] [--small] [--by-habit]
+With --misses, every findable contact whose right account was not suggested is put in one cell:
+its habit (how it picked its Bluesky account; "renamed since" when the archive's handle is out of
+date) by the stage that lost it (never searched, budget exhausted, searched but not found, found
+but scored too low or dropped). "nothing_in_common" contacts are in the denominator: only a
+directory can find them, and the row "findable, nothing in common" says how many there are.
+Usage: python bench/match_quality.py [--seeds 5] [--first-seed 1] [--small] [--by-habit] [--misses]
+       [--without-self]
 Targets (issue 12): default selection precision >= 0.98, no wrong "high", recall >= 0.9,
 AppView requests <= 2 per named contact.
 """
@@ -63,15 +69,55 @@ def compile_claims(world: World, out: Path) -> Path:
     return out
 
 
-def run_matcher(world: World, with_self: bool) -> tuple[Report, float]:
+def run_matcher(world: World, with_self: bool) -> tuple[Report, float, Matcher]:
     with contextlib.ExitStack() as stack:
         root = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         directory = compile_claims(world, root / "static" / "directory")
         appview = stack.enter_context(serve(fake_world(world, directory)))
         settings = Settings(appview, [f"{appview}/directory/"], self_did=world.self_did if with_self else "")
         started = time.perf_counter()
-        report = asyncio.run(Matcher(settings).run(person_graph(world)))
-        return report, time.perf_counter() - started
+        matcher = Matcher(settings)
+        report = asyncio.run(matcher.run(person_graph(world)))
+        return report, time.perf_counter() - started, matcher
+
+
+STAGES = ("never searched", "budget exhausted", "searched, not found", "found, scored too low or dropped")
+
+
+def habit_of(world: World, x_id: str) -> str:
+    """How a findable contact picked their Bluesky account; "renamed" when the archive's handle is out of date."""
+    habit = world.habits.get(x_id, "?")
+    named = world.named.get(x_id)
+    if named and named.handles and named.handles[0].lower() != world.x[x_id].handle.lower():
+        return f"{habit} (renamed since)"
+    return habit
+
+
+def miss_causes(world: World, matcher: Matcher, quality_found: set[str]) -> dict[tuple[str, str], int]:
+    """Each findable contact whose right account was not suggested: (habit, stage) -> count."""
+    truth = world.truth
+    lookup = matcher.name_lookup
+    people = {p.x_id for p in lookup.people} if lookup else set()
+    causes: dict[tuple[str, str], int] = {}
+    for x_id in world.findable() - quality_found:
+        if x_id in people and lookup is not None:
+            found = truth[x_id] in lookup.candidates.get(x_id, {})
+            if found:
+                stage = STAGES[3]
+            elif x_id in lookup.over_budget:
+                stage = STAGES[1]
+            else:
+                stage = STAGES[2]
+        else:
+            stage = STAGES[0]
+        key = (habit_of(world, x_id), stage)
+        causes[key] = causes.get(key, 0) + 1
+    return causes
+
+
+def right_suggested(world: World, report: Report) -> set[str]:
+    truth = world.truth
+    return {m.x_id for m in report.matches if m.network == "bluesky" and m.did and truth.get(m.x_id) == m.did}
 
 
 def figures(quality: Quality, report: Report, named: int) -> dict[str, float]:
@@ -85,6 +131,9 @@ def figures(quality: Quality, report: Report, named: int) -> dict[str, float]:
     row["default selected"] = quality.default_selected[0]
     row["default precision"] = quality.default_precision
     row["findable"] = quality.findable
+    row["findable, nothing in common (only a directory finds them)"] = quality.by_habit.get(
+        "nothing_in_common", (0, 0)
+    )[0]
     row["recall (any level)"] = quality.recall
     row["recall (pre-selected)"] = quality.found_default / quality.findable if quality.findable else 1.0
     traceless = quality.by_habit.get("nothing_in_common", (0, 0))
@@ -101,22 +150,29 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--small", action="store_true", help="the tests' small world (fast)")
     parser.add_argument("--by-habit", action="store_true", help="also recall per Bluesky habit")
+    parser.add_argument("--without-self", action="store_true", help="only the run before sign-in (twice as fast)")
+    parser.add_argument("--misses", action="store_true", help="also the misses by habit and stage (summed over seeds)")
     args = parser.parse_args()
     table: dict[str, dict[str, list[float]]] = {"without self": {}, "with self": {}}
+    if args.without_self:
+        del table["with self"]
     habits: dict[str, list[float]] = {}
+    misses: dict[tuple[str, str], int] = {}
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         started = time.perf_counter()
         world = small_world(seed) if args.small else build_world(seed)
         built = time.perf_counter() - started
         named = sum(1 for x_id in world.contacts() if x_id in world.named)
         for variant in table:
-            report, seconds = run_matcher(world, variant == "with self")
+            report, seconds, matcher = run_matcher(world, variant == "with self")
             quality = measure(world, [m.to_json() for m in report.matches])
             for key, value in figures(quality, report, named).items():
                 table[variant].setdefault(key, []).append(value)
             if variant == "without self":
                 for habit, pair in quality.by_habit.items():
                     habits.setdefault(habit, []).append(Quality.ratio(pair))
+                for key, count in miss_causes(world, matcher, right_suggested(world, report)).items():
+                    misses[key] = misses.get(key, 0) + count
             print(
                 f"seed {seed} {variant}: world {built:.1f} s, matching {seconds:.1f} s, "
                 f"default precision {quality.default_precision:.3f}, recall {quality.recall:.3f}",
@@ -140,6 +196,21 @@ def main() -> None:
         print("\nRecall per habit (without self), median:")
         for habit, values in sorted(habits.items()):
             print(f"  {habit:<24} {statistics.median(values):.3f}")
+    if args.misses:
+        print_misses(misses, args.seeds)
+
+
+def print_misses(misses: dict[tuple[str, str], int], seeds: int) -> None:
+    """The misses (without self) by habit and stage, summed over the seeds."""
+    habits = sorted({habit for habit, _ in misses}, key=lambda h: -sum(n for (g, _), n in misses.items() if g == h))
+    print(f"\nMisses by habit and stage (without self), summed over {seeds} seeds:")
+    print(f"| habit | {' | '.join(STAGES)} | total |")
+    print(f"| --- | {' | '.join('---' for _ in STAGES)} | --- |")
+    for habit in habits:
+        row = [misses.get((habit, stage), 0) for stage in STAGES]
+        print(f"| {habit} | {' | '.join(str(n) for n in row)} | {sum(row)} |")
+    totals = [sum(n for (_, stage), n in misses.items() if stage == s) for s in STAGES]
+    print(f"| all | {' | '.join(str(n) for n in totals)} | {sum(totals)} |")
 
 
 if __name__ == "__main__":

@@ -209,6 +209,7 @@ class Matcher:
         self.failures: list[Notice] = []
         self.found: dict[tuple[str, str, str], Match] = {}
         self.published: dict[tuple[str, str, str], MatchJSON] = {}  # what the page was last sent
+        self.name_lookup: NameLookup | None = None  # the last run's, for the benchmark's diagnosis
 
     def cancel(self) -> None:
         self.client.cancel()
@@ -489,7 +490,7 @@ class Matcher:
         people = [person for person in people if person.handle]
         if not people:
             return
-        lookup = NameLookup(self, people)
+        lookup = self.name_lookup = NameLookup(self, people)
         budget = int(REQUESTS_PER_CONTACT * len(people)) + TIES_MINIMUM
         reserve = int(TIES_RESERVE * len(people)) + TIES_MINIMUM if self.settings.corroborate else 0
         progress("bluesky", 0, len(people))
@@ -539,8 +540,9 @@ class Matcher:
             self._add(match, confidence, [e.reason for e in candidate.evidence], "Bluesky")
 
     def _one_contact_per_account(self) -> None:
-        """A Bluesky account is one person: proposed for several X contacts, it stays with the
-        likeliest; when it is likely for more than one, none is sure: each becomes low."""
+        """A Bluesky account is one person: proposed for several X contacts, its chances are shared
+        between them (:func:`scoring.shared_chances`) and each level follows its share; a contact
+        whose share is too small to show loses it, the likeliest always keeps it."""
         proposed: dict[str, list[Match]] = defaultdict(list)
         for match in self.found.values():
             if match.network == "bluesky" and match.did and match.evidence:
@@ -549,13 +551,25 @@ class Matcher:
             if len(matches) < 2:
                 continue
             matches.sort(key=lambda m: -m.chance)
-            contested = matches[1].chance >= scoring.P_MEDIUM
-            for match in matches[1:] if not contested else []:
-                del self.found[match.key]
-            for match in matches if contested else []:
-                match.confidence = scoring.LOW
-                match.reasons = [*match.reasons, "several_contacts"]
-                match.evidence = [*match.evidence, {"reason": "several_contacts", "weight": 0.0, "count": len(matches)}]
+            shares = scoring.shared_chances([m.chance for m in matches])
+            kept = [m for m, share in zip(matches, shares, strict=True) if share >= scoring.P_SHOWN] or matches[:1]
+            for match, share in zip(matches, shares, strict=True):
+                if match not in kept:
+                    del self.found[match.key]
+                    continue
+                identity = sum(
+                    float(e.get("weight", 0.0)) for e in match.evidence if e.get("reason") not in scoring.TIE_REASONS
+                )
+                shared_level = scoring.level(share, identity) or scoring.LOW
+                if CONFIDENCE_ORDER[shared_level] > CONFIDENCE_ORDER[match.confidence]:
+                    match.confidence = shared_level
+                match.chance = round(share, 4)
+                if len(kept) > 1:
+                    match.reasons = [*match.reasons, "several_contacts"]
+                    match.evidence = [
+                        *match.evidence,
+                        {"reason": "several_contacts", "weight": 0.0, "count": len(kept)},
+                    ]
 
     # --- results ----------------------------------------------------------------------------------
 
@@ -623,6 +637,8 @@ class NameLookup:
         self.ties: dict[str, scoring.Ties] = {}
         self.failed = False
         self.done = 0
+        self.searched: dict[str, set[str]] = defaultdict(set)  # x_id -> "handle", "name": searches made
+        self.over_budget: set[str] = set()  # x_ids whose search the request budget left out
 
     def add(self, person: KnownAccount, profile: Profile, by_handle: bool = False, by_name: bool = False) -> None:
         if profile.hidden or not profile.did:
@@ -650,11 +666,13 @@ class NameLookup:
         async def one(person: KnownAccount) -> None:
             async with slots:
                 if self.failed or view.requests >= limit:
+                    self.over_budget.add(person.x_id)
                     return
                 names = scoring.names_for(person.handle, person.names)
                 query = (names[0] if names else "") if by_name else person.handle
                 if not query.strip():
                     return
+                self.searched[person.x_id].add("name" if by_name else "handle")
                 try:
                     results = await view.search(query)
                 except SourceError as error:

@@ -44,7 +44,7 @@ TIE_WEIGHT = 1.4
 SELF_TIE_WEIGHT = 4.0
 TIES_CAP = 4.5
 LONE_TIES_CAP = 2.0
-IDENTITY_FOR_HIGH = 3.0
+IDENTITY_FOR_HIGH = 4.0  # a name-like handle and the same name (3.8) are not enough: another contact may bear them
 IDENTITY_FOR_MEDIUM = 2.5
 TIE_REASONS = {"ties", "tie_self", "no_ties"}
 NO_TIES_FLOOR = -1.5
@@ -395,6 +395,19 @@ def identity_weight(evidence: Iterable[Evidence]) -> float:
 
 def candidate_level(candidate: Candidate) -> Confidence | None:
     return level(candidate.chance, identity_weight(candidate.evidence))
+
+
+def shared_chances(chances: Sequence[float]) -> list[float]:
+    """The chances that one account is each of several contacts it was proposed for.
+
+    An account is one person at most: weighed contact by contact, each chance ignores the others.
+    Taken together, the account is contact A, or B, ..., or none of them, each in proportion to
+    its odds (``p / (1 - p)``, and 1 for "none"): 0.90 and 0.70 become 0.73 and 0.19, 0.995 and
+    0.13 become 0.994 and 0.001.
+    """
+    odds = [min(chance, 1 - 1e-9) / (1 - min(chance, 1 - 1e-9)) for chance in chances]
+    total = 1.0 + sum(odds)
+    return [value / total for value in odds]
 
 
 def is_choice(ranked: Sequence[Candidate]) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from bench.world import measure, small_world
 from pyscript_app import scoring
 from pyscript_app.corroboration import affordable, calls_needed, count_ties
+from pyscript_app.matching import Match, Matcher, Settings
 from pyscript_app.scoring import Candidate, Ties, bio_evidence, handle_evidence, handle_stems, level, weigh_all
 
 
@@ -198,14 +199,17 @@ def test_count_ties_asks_within_the_budget_and_discounts_popular_anchors() -> No
 
 def test_small_world_defaults_are_safe_to_follow() -> None:
     """Three small seeded worlds (bench/world.py at a twentieth of the size), pooled."""
-    from bench.match_quality import run_matcher
+    from bench.match_quality import STAGES, miss_causes, right_suggested, run_matcher
 
     selected = right = high = wrong_high = findable = found = 0
     for seed in (11, 12, 13):
         world = small_world(seed)
         with concurrent.futures.ThreadPoolExecutor(1) as thread:  # Playwright keeps a loop on this one
-            report, _ = thread.submit(run_matcher, world, False).result()
+            report, _, matcher = thread.submit(run_matcher, world, False).result()
         quality = measure(world, [m.to_json() for m in report.matches])
+        causes = miss_causes(world, matcher, right_suggested(world, report))
+        assert sum(causes.values()) == quality.findable - quality.found_any  # every miss has one cause
+        assert {stage for _, stage in causes} <= set(STAGES)
         selected, right = selected + quality.default_selected[0], right + quality.default_selected[1]
         high, wrong_high = (
             high + quality.levels["high"][0],
@@ -233,3 +237,75 @@ def test_a_handle_that_is_a_name_counts_when_the_archive_gives_no_name() -> None
     assert reasons(alone.evidence) == {"handle_is_name": 1.5}
     [named] = weigh_all("jeananderson", ["Jean Anderson"], [candidate("jean-kiwi.bsky.social", "Jean Anderson")])
     assert "handle_is_name" not in reasons(named.evidence)
+
+
+# --- one account, several contacts ------------------------------------------------------------------
+
+
+def test_an_account_is_one_person_so_its_chances_are_shared() -> None:
+    assert scoring.shared_chances([0.9, 0.7]) == pytest.approx([0.7297, 0.1892], abs=1e-4)
+    assert scoring.shared_chances([0.995, 0.13]) == pytest.approx([0.9943, 0.0007], abs=1e-4)
+    assert scoring.shared_chances([0.3, 0.26]) == pytest.approx([0.2408, 0.1974], abs=1e-4)  # both may be wrong
+    assert scoring.shared_chances([0.8]) == pytest.approx([0.8])  # alone, nothing changes
+    assert scoring.shared_chances([1.0, 1.0]) == pytest.approx([0.5, 0.5])
+
+
+def _proposal(x_id: str, chance: float, confidence: str, weight: float) -> Match:
+    match = Match(x_id, f"x{x_id}", "bluesky", "marierobert.bsky.social", "low", [], "following", did="did:plc:mr")
+    match.confidence, match.chance = confidence, chance  # type: ignore[assignment]
+    match.evidence = [{"reason": "exact_handle", "weight": weight}, {"reason": "ties", "weight": 2.0, "count": 2}]
+    return match
+
+
+def _matcher_with(*proposals: Match) -> Matcher:
+    matcher = Matcher(Settings("http://127.0.0.1:9"))
+    matcher.found = {m.key: m for m in proposals}
+    matcher._one_contact_per_account()
+    return matcher
+
+
+def test_an_account_likely_for_two_contacts_stays_with_both_and_neither_is_preselected() -> None:
+    """X marierobert1998 (0.90, medium) and X marierobert (0.68) both point at marierobert.bsky.social:
+    it used to stay with the likelier alone, pre-selected, and it was the other one's."""
+    matcher = _matcher_with(_proposal("1", 0.9046, "medium", 3.0), _proposal("2", 0.676, "low", 3.0))
+    kept = sorted(matcher.found.values(), key=lambda m: m.x_id)
+    assert [(m.x_id, m.confidence) for m in kept] == [("1", "low"), ("2", "low")]
+    assert [m.chance for m in kept] == pytest.approx([0.7544, 0.166], abs=1e-4)
+    assert all(m.reasons[-1] == "several_contacts" and m.evidence[-1]["count"] == 2 for m in kept)
+
+
+def test_two_weak_proposals_of_one_account_are_both_kept_as_they_were() -> None:
+    matcher = _matcher_with(_proposal("1", 0.283, "low", 1.0), _proposal("2", 0.264, "low", 1.0))
+    assert sorted((m.x_id, m.confidence) for m in matcher.found.values()) == [("1", "low"), ("2", "low")]
+
+
+def test_a_share_too_small_to_show_is_dropped_and_a_sure_one_keeps_its_level() -> None:
+    matcher = _matcher_with(_proposal("1", 0.995, "high", 5.0), _proposal("2", 0.13, "low", 1.0))
+    [kept] = matcher.found.values()
+    assert kept.x_id == "1" and kept.confidence == "high" and "several_contacts" not in kept.reasons
+    matcher = _matcher_with(_proposal("1", 0.95, "medium", 5.0), _proposal("2", 0.5, "low", 1.0))
+    [kept] = matcher.found.values()  # 0.905 and 0.048: the second is too unlikely to show
+    assert (kept.x_id, kept.confidence, kept.chance) == ("1", "medium", 0.9048)
+    matcher = _matcher_with(_proposal("1", 0.95, "medium", 5.0), _proposal("2", 0.7, "low", 1.0))
+    assert {m.confidence for m in matcher.found.values()} == {"low"}  # 0.85, 0.10: not pre-selected
+
+
+def test_ties_alone_cannot_lift_a_shared_account_above_its_level() -> None:
+    """The level after sharing is never higher than before, whatever the share."""
+    matcher = _matcher_with(_proposal("1", 0.95, "low", 0.5), _proposal("2", 0.01, "low", 0.5))
+    assert {m.confidence for m in matcher.found.values()} == {"low"}
+
+
+def test_ties_make_a_same_name_account_likely_but_not_sure_to_be_this_contact() -> None:
+    """X smartin "Sarah Martin 🌍" and smartin.bsky.social "Sarah Martin", tied to six of the person's
+    contacts: ties say "someone in the person's circles", and another Sarah Martin in those circles
+    (a contact the archive never names) would have them too. Pre-selected, never "high"."""
+    ties = {"did:plc:sm": Ties(contacts=6, contact_count=6, log_odds=6.0)}
+    [name_like] = weigh_all(
+        "smartin", ["Sarah Martin 🌍"], [candidate("smartin.bsky.social", "Sarah Martin", did="did:plc:sm")], ties
+    )
+    assert name_like.chance >= scoring.P_HIGH and scoring.candidate_level(name_like) == "medium"
+    [own_digits] = weigh_all(
+        "smartin77", ["Sarah Martin"], [candidate("smartin77.bsky.social", "Sarah Martin", did="did:plc:sm")], ties
+    )
+    assert scoring.candidate_level(own_digits) == "high"  # a handle with the person's own digits says who
