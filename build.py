@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 import time
@@ -21,6 +22,7 @@ from sitebuild.catalogs import (
 )
 from sitebuild.config import Config, load_config
 from sitebuild.errors import BuildError
+from sitebuild.harvest import HarvestError, State, progress_printer, run_harvest, write_atomically
 from sitebuild.render import build_site
 from sitebuild.runtime import compile_claims
 from sitebuild.security import security_headers
@@ -70,11 +72,49 @@ def command_i18n(config: Config, args: argparse.Namespace) -> int:
 
 
 def command_directory(config: Config, args: argparse.Namespace) -> int:
+    if args.action == "harvest":
+        return command_harvest(config, args)
+    if not args.sources:
+        raise BuildError("'directory compile' needs the JSON Lines files of claims to compile")
     kept, problems = compile_claims(args.sources, args.out, args.name)
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"Compiled {kept} claims into {args.out} ({len(problems)} line(s) skipped)")
     return 0
+
+
+def command_harvest(config: Config, args: argparse.Namespace) -> int:
+    if not args.relay and not args.pds:
+        raise BuildError("'directory harvest' needs --relay URL or --pds URL")
+    if args.sources:
+        raise BuildError("'directory harvest' takes no claims files: it writes --out")
+    collection = str(config.extra.get("claim_collection", "org.passerelle.x.claim"))
+    plc_url = str(config.extra.get("plc_directory_url", "https://plc.directory"))
+    try:
+        state = State.load(args.state)
+        report = asyncio.run(
+            run_harvest(
+                args.relay, args.pds, state, collection, plc_url, args.state,
+                None if args.quiet else progress_printer(), per_host=args.per_host,
+            )
+        )
+    except HarvestError as error:
+        raise BuildError(str(error)) from None
+    if not args.quiet:
+        print(file=sys.stderr)
+    lines = state.claim_lines()
+    write_atomically(args.out, "".join(f"{line}\n" for line in lines))
+    for reason, count in sorted(report.skipped.items()):
+        print(f"skipped {count} record(s): {reason}", file=sys.stderr)
+    for host, why in sorted(report.given_up.items()):
+        print(f"gave up on {host}: {why}; its repositories keep their previous claims", file=sys.stderr)
+    for failure in report.failed_sources:
+        print(f"listing failed, nothing dropped, the next run goes on from here: {failure}", file=sys.stderr)
+    print(
+        f"Wrote {len(lines)} claims to {args.out}: {report.repos_listed} repositories listed, {report.repos_read} read,"
+        f" {report.repos_unchanged} unchanged, {report.repos_dropped} withdrawn, {report.kept_unread} kept unread"
+    )
+    return 1 if report.failed_sources else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -93,10 +133,17 @@ def parser() -> argparse.ArgumentParser:
     i18n.add_argument("language", nargs="?", help="language code, for 'init' (e.g. pl, pt_BR)")
     i18n.set_defaults(run=command_i18n)
     directory = commands.add_parser("directory", help="opt-in directories keyed by X id")
-    directory.add_argument("action", choices=["compile"])
-    directory.add_argument("sources", nargs="+", type=Path, help="JSON Lines files of claims")
-    directory.add_argument("--out", type=Path, required=True, help="folder to write the directory into")
-    directory.add_argument("--name", default="", help="the directory's name, shown with its matches")
+    directory.add_argument("action", choices=["compile", "harvest"])
+    directory.add_argument("sources", nargs="*", type=Path, help="compile: JSON Lines files of claims")
+    directory.add_argument(
+        "--out", type=Path, required=True, help="compile: folder to write into; harvest: the claims file to write"
+    )
+    directory.add_argument("--name", default="", help="compile: the directory's name, shown with its matches")
+    directory.add_argument("--relay", action="append", default=[], help="harvest: a relay's URL (repeatable)")
+    directory.add_argument("--pds", action="append", default=[], help="harvest: one PDS's URL (repeatable)")
+    directory.add_argument("--state", type=Path, help="harvest: state file, for incremental and resumed runs")
+    directory.add_argument("--per-host", type=int, default=4, help="harvest: requests at once per server (4)")
+    directory.add_argument("--quiet", action="store_true", help="harvest: no progress line")
     directory.set_defaults(run=command_directory)
     for sub in (build, run):
         sub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="override file")

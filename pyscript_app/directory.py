@@ -52,13 +52,13 @@ class Claim:
     """One statement: this X account is (also) that Bluesky and/or Mastodon account."""
 
     x_id: str
-    x_handle: str
+    x_handle: str  # "" when the claim does not say
     bluesky: str | None
     mastodon: str | None
-    updated: str
+    updated: str  # "" when the claim does not say
 
     def row(self) -> list[str | None]:
-        return [self.x_id, self.x_handle, self.bluesky, self.mastodon, self.updated]
+        return [self.x_id, self.x_handle or None, self.bluesky, self.mastodon, self.updated or None]
 
 
 class ClaimError(ValueError):
@@ -66,14 +66,16 @@ class ClaimError(ValueError):
 
 
 def parse_claim(value: Any) -> Claim:
-    """Validate one JSON Lines claim; addresses are normalised to lower case without a leading @."""
+    """Validate one JSON Lines claim; addresses are normalised to lower case without a leading @.
+    ``x_id`` is the key; ``x_handle`` and ``updated`` may be left out (or null). Other keys are
+    ignored (the harvest's ``mastodon_unverified`` among them: it is not a proven address)."""
     if not isinstance(value, dict):
         raise ClaimError("a claim must be a JSON object")
     x_id = str(value.get("x_id", ""))
     if not X_ID.match(x_id):
         raise ClaimError(f"x_id must be a decimal X account id, not {value.get('x_id')!r}")
-    x_handle = str(value.get("x_handle", "")).lstrip("@")
-    if not HANDLE.match(x_handle):
+    x_handle = str(value.get("x_handle") or "").lstrip("@")
+    if x_handle and not HANDLE.match(x_handle):
         raise ClaimError(f"x_handle must be an X username, not {value.get('x_handle')!r}")
     bluesky = value.get("bluesky") or None
     mastodon = value.get("mastodon") or None
@@ -88,8 +90,8 @@ def parse_claim(value: Any) -> Claim:
         mastodon = str(mastodon).lower().lstrip("@")
         if not MASTODON.match(mastodon):
             raise ClaimError(f"mastodon must be an address like user@server, not {value.get('mastodon')!r}")
-    updated = str(value.get("updated", ""))
-    if not DATE.match(updated):
+    updated = str(value.get("updated") or "")
+    if updated and not DATE.match(updated):
         raise ClaimError(f"updated must be a date like 2026-01-31, not {value.get('updated')!r}")
     return Claim(x_id, x_handle, bluesky, mastodon, updated)
 
@@ -191,14 +193,19 @@ class Manifest:
 def read_claims(paths: Iterable[Path]) -> Iterator[tuple[Path, int, Claim | ClaimError]]:
     """Every line of the JSON Lines files, parsed, or the reason it cannot be used."""
     for path in paths:
-        with path.open(encoding="utf-8") as handle:
+        with path.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
+                    continue
+                if "\ufffd" in line:
+                    yield path, number, ClaimError("not UTF-8 text")
                     continue
                 try:
                     yield path, number, parse_claim(json.loads(line))
                 except json.JSONDecodeError as error:
                     yield path, number, ClaimError(f"not JSON: {error.msg}")
+                except RecursionError:
+                    yield path, number, ClaimError("not JSON: nested too deep")
                 except ClaimError as error:
                     yield path, number, error
 
