@@ -396,7 +396,7 @@ class Harvest:
                 else:
                     tasks.append(self._read(source, run["id"], did, base, rev))
             await asyncio.gather(*tasks)
-            cursor = page.get("cursor")
+            cursor = page.get("cursor") if isinstance(page, dict) else None
             if not repos or not isinstance(cursor, str) or not cursor or cursor == run["cursor"]:
                 break
             run["cursor"] = cursor
@@ -484,7 +484,7 @@ class Harvest:
             self.report.skipped["malformed repository entry"] += len(repos) - len(dids)
             self.report.repos_listed += len(dids)
             await asyncio.gather(*(self._relay_repo(source, run["id"], did) for did in sorted(dids)))
-            cursor = page.get("cursor")
+            cursor = page.get("cursor") if isinstance(page, dict) else None
             if not repos or not isinstance(cursor, str) or not cursor or cursor == run["cursor"]:
                 break
             run["cursor"] = cursor
