@@ -84,8 +84,8 @@ def command_directory(config: Config, args: argparse.Namespace) -> int:
 
 
 def command_harvest(config: Config, args: argparse.Namespace) -> int:
-    if not args.relay and not args.pds:
-        raise BuildError("'directory harvest' needs --relay URL or --pds URL")
+    if not args.relay and not args.pds and not args.mastodon_tag:
+        raise BuildError("'directory harvest' needs --relay URL, --pds URL or --mastodon-tag URL")
     if args.sources:
         raise BuildError("'directory harvest' takes no claims files: it writes --out")
     collection = str(config.extra.get("claim_collection", "org.passerelle.x.claim"))
@@ -96,6 +96,7 @@ def command_harvest(config: Config, args: argparse.Namespace) -> int:
             run_harvest(
                 args.relay, args.pds, state, collection, plc_url, args.state,
                 None if args.quiet else progress_printer(), per_host=args.per_host,
+                mastodon_tags=args.mastodon_tag,
             )
         )
     except HarvestError as error:
@@ -141,6 +142,8 @@ def parser() -> argparse.ArgumentParser:
     directory.add_argument("--name", default="", help="compile: the directory's name, shown with its matches")
     directory.add_argument("--relay", action="append", default=[], help="harvest: a relay's URL (repeatable)")
     directory.add_argument("--pds", action="append", default=[], help="harvest: one PDS's URL (repeatable)")
+    directory.add_argument("--mastodon-tag", action="append", default=[], metavar="URL",
+                           help="harvest: a Mastodon server whose public #PasserelleMoved posts are read (repeatable)")
     directory.add_argument("--state", type=Path, help="harvest: state file, for incremental and resumed runs")
     directory.add_argument("--per-host", type=int, default=4, help="harvest: requests at once per server (4)")
     directory.add_argument("--quiet", action="store_true", help="harvest: no progress line")

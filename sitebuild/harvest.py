@@ -7,6 +7,9 @@ Where the records are found:
   claim collection; each repository's PDS comes from its DID document (did:plc from
   ``plc_directory_url``, did:web from ``https://<host>/.well-known/did.json``).
 - ``--pds URL``: ``com.atproto.sync.listRepos`` of one PDS (small deployments, tests).
+- ``--mastodon-tag URL``: a (large) Mastodon server's public timeline of ``#PasserelleMoved``,
+  for people with a Mastodon account only: each post of the documented form
+  (``pyscript_app.follow.claim.mastodon_claim_post``) is a claim credited to the post's author.
 
 Then ``com.atproto.repo.listRecords`` of the collection reads each repository's claims. Every
 record is credited to the repository that holds it (its DID becomes the claim's ``bluesky``),
@@ -25,6 +28,7 @@ its repositories keep their previous claims.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
 import re
@@ -41,6 +45,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from pyscript_app._compat import Response, ResponseCache, fetch
 from pyscript_app.directory import DATE, HANDLE, MASTODON, X_ID, ClaimError, parse_claim
+from pyscript_app.follow.claim import MASTODON_CLAIM_POST, MASTODON_CLAIM_TAG
 from pyscript_app.net import PoliteClient, SourceError
 
 STATE_FORMAT = "passerelle-harvest-state"
@@ -97,6 +102,36 @@ def claim_line(did: str, record: Any, collection: str, today: str) -> dict[str, 
     except ClaimError as error:
         return str(error)
     return line
+
+
+MAX_TAG_PAGES = 500  # 20,000 posts of a tag on one server: beyond that, a later run reads the rest
+TAGS = re.compile(r"<br\s*/?>|</p>", re.IGNORECASE)
+MARKUP = re.compile(r"<[^>]+>")
+
+
+def status_text(content: str) -> str:
+    """A status's HTML as the plain text its author typed (Mastodon wraps links and hashtags)."""
+    return " ".join(html.unescape(MARKUP.sub("", TAGS.sub(" ", content))).split())
+
+
+def mastodon_claim(status: Any, today: str) -> dict[str, str] | str:
+    """The claim of one public post of the documented form, credited to its author's account;
+    otherwise the reason it is skipped."""
+    if not isinstance(status, dict) or status.get("visibility", "public") != "public":
+        return "not a public post"
+    found = MASTODON_CLAIM_POST.search(status_text(str(status.get("content") or "")[:20_000]))
+    if found is None:
+        return "post not of the documented form"
+    account = status.get("account") if isinstance(status.get("account"), dict) else {}
+    acct = str(account.get("acct") or "").lstrip("@").lower()
+    if "@" not in acct:  # a local account: its server is the one its profile lives on
+        host = urlsplit(str(account.get("url") or "")).hostname or ""
+        acct = f"{acct}@{host}" if host else ""
+    if not MASTODON.match(acct):
+        return "post by an account without a valid address"
+    created = str(status.get("created_at") or "")[:10]
+    return {"x_id": found["x_id"], "x_handle": found["handle"], "mastodon": acct,
+            "updated": created if DATE.match(created) else today}
 
 
 # --- state ----------------------------------------------------------------------------------------
@@ -492,6 +527,47 @@ class Harvest:
             self._tick()
         self._finish(source, run)
 
+    # -- Mastodon: public posts of the documented form on a server's tag timeline
+
+    async def harvest_mastodon_tag(self, base: str) -> None:
+        """Every post of the form ``mastodon_claim_post`` writes on the server's public timeline of
+        ``#PasserelleMoved``, newest first, paged by ``max_id``. A claim is credited to the post's
+        author account, never to an address the text names; a complete reading replaces what this
+        server said last time (a deleted post is a withdrawn claim), a failed one keeps it."""
+        base = base.rstrip("/")
+        source = f"mastodon {base}"
+        run = self._begin(source)
+        found: dict[str, dict[str, str]] = {}  # account -> its newest claim
+        max_id = ""
+        for _ in range(MAX_TAG_PAGES):
+            query = {"limit": 40, **({"max_id": max_id} if max_id else {})}
+            url = f"{base}/api/v1/timelines/tag/{MASTODON_CLAIM_TAG}?{urlencode(query)}"
+            try:
+                page = await self.client.get_json(url, MAX_ANSWER_BYTES)
+                if not isinstance(page, list):
+                    raise SourceError("malformed", url, "not a list of statuses")
+            except SourceError as error:
+                self.report.failed_sources.append(f"{base}: {error}")
+                self.report.given_up.setdefault(self._host(base), f"{error.kind} ({error})")
+                return
+            if not page:
+                break
+            for status in page:
+                claim = mastodon_claim(status, self.today)
+                if isinstance(claim, str):
+                    self.report.skipped[claim] += 1
+                elif claim["mastodon"] not in found:  # newest first: the first one is the latest
+                    found[claim["mastodon"]] = claim
+                    self.report.records += 1
+            last = page[-1].get("id") if isinstance(page[-1], dict) else None
+            if not isinstance(last, str) or not last.isdigit() or last == max_id:
+                break
+            max_id = last
+            self._tick()
+        for account, claim in found.items():
+            self.state.repos[f"mastodon:{account}"] = Repo(source, base, "", run["id"], [claim])
+        self._finish(source, run)
+
 
 async def run_harvest(
     relays: Iterable[str],
@@ -505,9 +581,11 @@ async def run_harvest(
     concurrency: int = 16,
     budget: tuple[int, float] = (3000, 300.0),
     max_wait: float = 120.0,
+    mastodon_tags: Iterable[str] = (),
 ) -> Report:
     """Harvest every source in turn, saving the state as it goes; the Report says what happened."""
-    for url in [*relays, *pdses, plc_url]:
+    relays, pdses, mastodon_tags = list(relays), list(pdses), list(mastodon_tags)
+    for url in [*relays, *pdses, *mastodon_tags, plc_url]:
         if not allowed_endpoint(url.rstrip("/")):
             raise HarvestError(f"{url}: an https address is needed (plain http only on loopback)")
     client = PoliteClient(
@@ -525,6 +603,8 @@ async def run_harvest(
         await harvest.harvest_relay(relay)
     for pds in pdses:
         await harvest.harvest_pds(pds)
+    for server in mastodon_tags:
+        await harvest.harvest_mastodon_tag(server)
     harvest._tick(force=True)
     state.save(state_path)
     harvest.report.skipped = Counter({k: v for k, v in harvest.report.skipped.items() if v})

@@ -221,6 +221,7 @@ class FakeFediverse:
     people: dict[str, Person] = field(default_factory=dict)  # address -> person
     follows: list[Follow] = field(default_factory=list)
     log: list[LoggedRequest] = field(default_factory=list)
+    statuses: list[tuple[str, str, str, float]] = field(default_factory=list)  # address, text, visibility, at
     clock: Callable[[], float] = time.time
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -237,6 +238,16 @@ class FakeFediverse:
         self.people[person.address] = person
         self.servers[domain].id_of(person.address)
         return person
+
+    def post(self, address: str, text: str, visibility: str = "public") -> int:
+        """A status by ``address``: plain text, its #hashtags linked as Mastodon renders them."""
+        with self.lock:
+            self.statuses.append((address, text, visibility, self.clock()))
+            return len(self.statuses)
+
+    def delete_post(self, number: int) -> None:
+        with self.lock:
+            self.statuses[number - 1] = ("", "", "deleted", 0.0)
 
     def add_from_world(self, world: FakeWorld) -> None:
         """The Mastodon accounts of a fake_network world, so one test world serves both."""
@@ -488,6 +499,41 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
 
     # ---- API: entities ----------------------------------------------------------------------------
 
+    def tag_timeline(self, tag: str, params: dict[str, list[str]]) -> list[dict[str, Any]]:
+        """GET /api/v1/timelines/tag/:hashtag: public statuses with the tag, newest first, paged by
+        ``max_id`` (a status id; 20 a page, ``limit`` up to 40), as this server sees them."""
+        limit = min(int(self._one(params, "limit") or 20), 40)
+        max_id = int(self._one(params, "max_id") or 10**18)
+        found = []
+        for number in range(len(self.fediverse.statuses), 0, -1):
+            address, text, visibility, at = self.fediverse.statuses[number - 1]
+            status_id = self.server_state._id_base() + number
+            if visibility != "public" or status_id >= max_id:
+                continue
+            if f"#{tag.lower()}" not in text.lower():
+                continue
+            found.append(self.status(status_id, address, text, at))
+            if len(found) == limit:
+                break
+        return found
+
+    def status(self, status_id: int, address: str, text: str, at: float) -> dict[str, Any]:
+        """A Status entity; the text rendered as Mastodon does (links and hashtags as anchors)."""
+        def link(word: str) -> str:
+            if word.startswith("https://"):
+                rest = html.escape(word.removeprefix("https://"))
+                return (f'<a href="{html.escape(word)}" rel="nofollow noopener" target="_blank">'
+                        f'<span class="invisible">https://</span><span class="">{rest}</span></a>')
+            if word.startswith("#"):
+                name = html.escape(word[1:])
+                return (f'<a href="https://{self.server_state.domain}/tags/{name}" class="mention hashtag" '
+                        f'rel="tag">#<span>{name}</span></a>')
+            return html.escape(word)
+
+        content = "<p>" + " ".join(link(w) for w in text.split(" ")) + "</p>"
+        return {"id": str(status_id), "created_at": iso(at), "visibility": "public", "content": content,
+                "url": f"https://{self.server_state.domain}/@x/{status_id}", "account": self.account(address)}
+
     def account(self, address: str, nested: bool = True) -> dict[str, Any]:
         """The Account entity of a person, as this server sees them."""
         server, person = self.server_state, self.fediverse.people[address]
@@ -568,6 +614,9 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
             if (method, path) in simple:
                 status, body, *extra = simple[(method, path)](params, token)
                 return ("json", status, body, {**limits, **(extra[0] if extra else {})})
+            tag = re.fullmatch(r"/api/v1/timelines/tag/([^/]+)", path)
+            if tag and method == "GET":
+                return ("json", 200, self.tag_timeline(tag[1], params), limits)
             match = re.fullmatch(r"/api/v1/accounts/([^/]+)(?:/(follow|unfollow|following))?", path)
             if match and (method, match[2]) in {("GET", None), ("POST", "follow"), ("POST", "unfollow"),
                                                 ("GET", "following")}:

@@ -12,6 +12,7 @@ import build
 from pyscript_app.directory import Manifest, claims_in, parse_claim, plan_lookup, read_claims
 from sitebuild.harvest import claim_line
 from tests.fake_atproto import FakeHost, FakeRepo, claim_value, serve_hosts
+from tests.follow_helpers import run
 from tests.pds_server import Account, PdsServer
 
 COLLECTION = "org.passerelle.x.claim"
@@ -200,3 +201,37 @@ def test_handle_and_date_are_optional_and_bad_lines_are_reported(tmp_path: Path)
     assert results[0][1] == parse_claim({"x_id": "5", "bluesky": "did:plc:" + "d" * 24})
     assert results[0][1].row() == ["5", None, "did:plc:" + "d" * 24, None, None]
     assert [line for line, r in results if isinstance(r, ValueError)] == [2, 3, 4, 5]
+
+
+def test_mastodon_posts_of_the_documented_form_are_claims_of_their_authors(tmp_path: Path) -> None:
+    """Someone with a Mastodon account only posts the text the page gives them; the harvest reads
+    the tag's public timeline and credits the claim to the post's author, never to an address the
+    text names; a deleted post is withdrawn at the next run."""
+    from pyscript_app.follow.claim import mastodon_claim_post
+    from sitebuild.harvest import State, run_harvest
+    from tests.fake_mastodon import FakeFediverse, serve_fediverse
+
+    fediverse = FakeFediverse()
+    fediverse.add_server("big.fakenet.org")
+    fediverse.add_server("small.fakenet.org")
+    fediverse.add_person("ana@big.fakenet.org")
+    fediverse.add_person("ben@small.fakenet.org")
+    fediverse.add_person("eve@big.fakenet.org")
+    first = fediverse.post("ana@big.fakenet.org", mastodon_claim_post("111", "ana_x"))
+    fediverse.post("ben@small.fakenet.org", "Hello! " + mastodon_claim_post("222", "ben_x") + " see you")
+    fediverse.post("eve@big.fakenet.org", "I moved from X: https://x.com/someone #PasserelleMoved")  # no id
+    fediverse.post("eve@big.fakenet.org", mastodon_claim_post("333", "eve_x"), visibility="unlisted")
+    for n in range(45):  # more than a page of other posts with the tag
+        fediverse.post("eve@big.fakenet.org", f"#PasserelleMoved is great {n}")
+    state = State()
+    with serve_fediverse(fediverse) as urls:
+        report = run(run_harvest([], [], state, "org.passerelle.x.claim", urls["big.fakenet.org"],
+                                 mastodon_tags=[urls["big.fakenet.org"]], today="2026-12-02"))
+        claims = sorted((json.loads(line) for line in state.claim_lines()), key=lambda c: c["x_id"])
+        assert [(c["x_id"], c["x_handle"], c["mastodon"]) for c in claims] == [
+            ("111", "ana_x", "ana@big.fakenet.org"), ("222", "ben_x", "ben@small.fakenet.org")]
+        assert report.skipped["post not of the documented form"] == 46
+        fediverse.delete_post(first)
+        run(run_harvest([], [], state, "org.passerelle.x.claim", urls["big.fakenet.org"],
+                        mastodon_tags=[urls["big.fakenet.org"]], today="2026-12-02"))
+        assert [json.loads(line)["x_id"] for line in state.claim_lines()] == ["222"]
