@@ -80,6 +80,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 "log": world.log,
                 "faults": world.faults,
                 "appview": appview,
+                "world": world,
             }
         finally:
             server.shutdown()
@@ -359,3 +360,38 @@ def test_a_choice_is_kept_only_with_consent_and_forgotten_with_everything(
     page.get_by_test_id("forget-everything").click()
     expect(page.get_by_test_id("matcher-status")).to_have_text("Everything was forgotten on this device.")
     assert stored(page, "choices") is None and stored(page, "current") is None
+
+
+def test_with_the_summary_kept_a_new_run_shows_who_is_new_first_and_forgetting_drops_it(
+    page: Page, page_log: PageLog, world: dict
+) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    page.get_by_test_id("keep-on-device").click()
+    expect(page.get_by_test_id("matcher-status")).to_contain_text("Kept on this device")
+    before = set(rows(page))
+    profile = world["world"].add_bluesky("ben.bsky.social", "Ben")  # Ben joins Bluesky meanwhile
+    try:
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+        page.get_by_test_id("restore-saved").click()
+        expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
+        page.get_by_test_id("start-matching").click()
+        expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+        note = page.get_by_test_id("new-since")
+        expect(note).to_contain_text("1 found since then, shown first")
+        assert set(rows(page)) - before == {"ben.bsky.social"}
+        first = page.locator("[data-match-list] > [data-testid=match-row]").first
+        expect(first).to_have_attribute("data-account", "ben.bsky.social")
+        expect(first).to_have_attribute("data-new", "1")
+        page.get_by_test_id("forget-everything").click()
+        kept = page.evaluate("""async () => {
+          const db = await new Promise((ok) => {
+            const r = indexedDB.open("passerelle"); r.onsuccess = () => ok(r.result); });
+          const keys = await new Promise((ok) => {
+            const r = db.transaction("graphs").objectStore("graphs").getAllKeys(); r.onsuccess = () => ok(r.result); });
+          db.close();
+          return keys;
+        }""")
+        assert kept == []
+    finally:
+        del world["world"].bluesky[profile["did"]]
