@@ -1325,7 +1325,7 @@
       status.textContent = text;
     }
 
-    async function act(type) {
+    async function askClaim(type) {
       const session = following.blueskySession();
       if (!session) return;
       publish.disabled = withdraw.disabled = true;
@@ -1350,7 +1350,7 @@
       const signedIn = !!following.blueskySession();
       publish.disabled = !signedIn;
       if (!archiveAccount) return;
-      if (signedIn) act("claim-state");
+      if (signedIn) askClaim("claim-state");
       else {
         withdraw.hidden = true;
         status.textContent = translate("findableConnect");
@@ -1365,8 +1365,8 @@
         getSelection().selectAllChildren(post);  // the person copies it themself
       }
     });
-    publish.addEventListener("click", function () { act("claim-publish"); });
-    withdraw.addEventListener("click", function () { act("claim-withdraw"); });
+    publish.addEventListener("click", function () { askClaim("claim-publish"); });
+    withdraw.addEventListener("click", function () { askClaim("claim-withdraw"); });
     return { refresh: refresh };
   })();
 
