@@ -23,7 +23,6 @@ from .bluesky import AppView, Profile, bridge_address, candidate_handles, profil
 from .corroboration import corroborate
 from .directory import (
     BUCKET_MAX_BYTES,
-    FILTER_MAX_BYTES,
     MANIFEST_MAX_BYTES,
     SHARD_MAX_BYTES,
     Claim,
@@ -323,7 +322,7 @@ class Matcher:
         listed = None
         if manifest.filter is not None:  # asked once a run; without one, every id is looked up
             try:
-                data = await self.client.get_bytes(urljoin(base, manifest.filter.path), FILTER_MAX_BYTES)
+                data = await self.client.get_bytes(urljoin(base, manifest.filter.path), manifest.filter.size)
                 if data is None:
                     raise FilterError("the filter the directory announces is missing")
                 listed = manifest.filter.read(data, manifest.ids)
