@@ -154,44 +154,46 @@ def build(x_ids: Iterable[str], seed: bytes | None = None) -> MembershipFilter:
 
 def _try_build(ids: list[str], seed: bytes, length: int, count: int) -> MembershipFilter | None:
     """Peel the 3-uniform hypergraph of the keys; None if it has a core (or two keys collide).
-    The slots are computed inline: this loop is what makes 1,000,000 ids take seconds, not tens."""
-    keys = {key(x_id, seed) for x_id in ids}
+    Slots hold the xor of their keys' indexes (small numbers are cheaper than 64-bit keys), and
+    the slots are computed inline: this is what makes 1,000,000 ids take seconds, not tens."""
+    keys = list({key(x_id, seed) for x_id in ids})
     if len(keys) != len(ids):
         return None
     size = (count + 2) * length
     span, mask, twice = count * length, length - 1, 2 * length
     degree = [0] * size
     xored = [0] * size
-    for h in keys:
+    for index, h in enumerate(keys):
         h0 = (h * span) >> 64
         h1 = (h0 + length) ^ ((h >> 18) & mask)
         h2 = (h0 + twice) ^ (h & mask)
         degree[h0] += 1
         degree[h1] += 1
         degree[h2] += 1
-        xored[h0] ^= h
-        xored[h1] ^= h
-        xored[h2] ^= h
+        xored[h0] ^= index
+        xored[h1] ^= index
+        xored[h2] ^= index
     stack = [slot for slot, d in enumerate(degree) if d == 1]
-    order: list[int] = []  # slot, key, slot, key...
+    order: list[int] = []  # slot, key index, slot, key index...
     push, record = stack.append, order.extend
     while stack:
         slot = stack.pop()
         if degree[slot] != 1:
             continue
-        h = xored[slot]
-        record((slot, h))
+        index = xored[slot]
+        record((slot, index))
+        h = keys[index]
         h0 = (h * span) >> 64
         for other in (h0, (h0 + length) ^ ((h >> 18) & mask), (h0 + twice) ^ (h & mask)):
             degree[other] -= 1
-            xored[other] ^= h
+            xored[other] ^= index
             if degree[other] == 1:
                 push(other)
     if len(order) != 2 * len(keys):
         return None
     fp = bytearray(size)
-    for index in range(len(order) - 2, -1, -2):
-        slot, h = order[index], order[index + 1]
+    for position in range(len(order) - 2, -1, -2):
+        slot, h = order[position], keys[order[position + 1]]
         h0 = (h * span) >> 64
         # fp[slot] is still 0 here, so xoring all three slots leaves the two others'
         others = fp[h0] ^ fp[(h0 + length) ^ ((h >> 18) & mask)] ^ fp[(h0 + twice) ^ (h & mask)]
