@@ -333,7 +333,9 @@
       progressText.textContent = translate("stage_directories", { done: 0, total: directories().length });
       const settings = {
         bluesky_appview: config.settings.bluesky_appview,
-        directories: directories(),
+        // the site's directories, and apart the ones the person added (never "high" by themselves)
+        directories: demoMode ? directories() : config.settings.directories.map(absolute),
+        added_directories: demoMode ? [] : extraDirectories.slice(),
         mastodon_instance_urls: config.settings.mastodon_instance_urls,
         look_up_names: !demoMode,
         directories_only: directoriesOnly.checked,
