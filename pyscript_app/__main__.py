@@ -52,6 +52,9 @@ def load_settings(path: Path | None) -> Settings:
         return Settings()
     settings = Settings.from_json(passerelle_table(path))
     settings.directories = [d if "://" in d else str((path.parent / d).resolve()) for d in settings.directories]
+    settings.added_directories = [
+        d if "://" in d else str((path.parent / d).resolve()) for d in settings.added_directories
+    ]
     return settings
 
 

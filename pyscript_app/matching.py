@@ -33,6 +33,7 @@ from .directory import (
 from .graph import KnownAccount, PersonGraph
 from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
+from .membership import FilterError
 from .net import MALFORMED_ANSWER, CancelRequestedError, PoliteClient, SourceError
 from .notices import Notice
 from .protocol import Confidence, MatchJSON, Network, Reason, Relation
@@ -64,6 +65,9 @@ class Settings:
 
     bluesky_appview: str = "https://public.api.bsky.app"
     directories: list[str] = field(default_factory=list)
+    # Directories the person added by URL: anybody can publish one, so what they say alone is
+    # never "high" (a configured directory must say the same).
+    added_directories: list[str] = field(default_factory=list)
     mastodon_instance_urls: dict[str, str] = field(default_factory=dict)
     look_up_names: bool = True  # Bluesky lookups of the handles the archive reveals (off for the demo)
     search_actors: bool = True  # ... including searches by handle and name, not just exact handles
@@ -77,6 +81,7 @@ class Settings:
         return cls(
             bluesky_appview=str(data.get("bluesky_appview") or cls.bluesky_appview),
             directories=[str(d) for d in data.get("directories") or []],
+            added_directories=[str(d) for d in data.get("added_directories") or []],
             mastodon_instance_urls={str(k): str(v) for k, v in (data.get("mastodon_instance_urls") or {}).items()},
             look_up_names=bool(data.get("look_up_names", True)),
             search_actors=bool(data.get("search_actors", True)),
@@ -184,6 +189,12 @@ def _directory_reasons(
     return ["directory", *(reason for reason, on in flags if on)]
 
 
+def _said(claim: Claim) -> list[tuple[str, str, str]]:
+    """(x_id, network, account) for each account a claim names."""
+    said = [(claim.x_id, "bluesky", claim.bluesky), (claim.x_id, "mastodon", claim.mastodon)]
+    return [(x_id, network, account) for x_id, network, account in said if account]
+
+
 def _conflicts(claims: dict[str, list[tuple[str, Claim]]]) -> set[tuple[str, str]]:
     """(id, network) pairs for which the directories name more than one account."""
     return {
@@ -208,6 +219,7 @@ class Matcher:
         self.mastodon = MastodonServers(self.client, settings.mastodon_instance_urls)
         self.failures: list[Notice] = []
         self.found: dict[tuple[str, str, str], Match] = {}
+        self.vouched: set[tuple[str, str, str]] = set()  # (x_id, network, account) a configured directory says
         self.published: dict[tuple[str, str, str], MatchJSON] = {}  # what the page was last sent
         self.name_lookup: NameLookup | None = None  # the last run's, for the benchmark's diagnosis
 
@@ -238,11 +250,14 @@ class Matcher:
         self.confirmed_bluesky = asyncio.Event()
         claims: dict[str, list[tuple[str, Claim]]] = defaultdict(list)
         try:
-            for index, url in enumerate(self.settings.directories):
-                progress("directories", index, len(self.settings.directories))
-                for source, claim in await self._directory_claims(url, wanted):
+            directories = self._directories()
+            for index, (url, added) in enumerate(directories):
+                progress("directories", index, len(directories))
+                for source, claim in await self._directory_claims(url, wanted, added):
                     claims[claim.x_id].append((source, claim))
-            progress("directories", len(self.settings.directories), len(self.settings.directories))
+                    if not added:
+                        self.vouched.update(_said(claim))
+            progress("directories", len(directories), len(directories))
             handles = {x_id: graph.known[x_id].handle for x_id in relations if x_id in graph.known}
             for x_id, found in claims.items():
                 handles.setdefault(x_id, found[0][1].x_handle)
@@ -282,7 +297,13 @@ class Matcher:
 
     # --- 1. directories -----------------------------------------------------------------------
 
-    async def _directory_claims(self, url: str, wanted: set[str]) -> list[tuple[str, Claim]]:
+    def _directories(self) -> list[tuple[str, bool]]:
+        """(URL, added by the person) for every directory, the configured ones first, each once."""
+        configured = list(dict.fromkeys(self.settings.directories))
+        added = [url for url in dict.fromkeys(self.settings.added_directories) if url not in configured]
+        return [(url, False) for url in configured] + [(url, True) for url in added]
+
+    async def _directory_claims(self, url: str, wanted: set[str], added: bool = False) -> list[tuple[str, Claim]]:
         base = url if url.endswith("/") else url + "/"
         self.client.allow(base, DIRECTORY_CONCURRENCY, DIRECTORY_BUDGET)
         try:
@@ -297,8 +318,21 @@ class Matcher:
         except SOURCE_FAILURES:
             self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": base}))
             return []
-        name = manifest.name or base
-        paths = plan_lookup(manifest, wanted).paths(manifest)
+        name = base if added else manifest.name or base  # an added one cannot take a configured one's name
+        listed = None
+        if manifest.filter is not None:  # asked once a run; without one, every id is looked up
+            try:
+                data = await self.client.get_bytes(urljoin(base, manifest.filter.path), manifest.filter.size)
+                if data is None:
+                    raise FilterError("the filter the directory announces is missing")
+                listed = manifest.filter.read(data, manifest.ids)
+            except SourceError as error:
+                self._fail(name, error)
+                return []
+            except SOURCE_FAILURES:
+                self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": base}))
+                return []
+        paths = plan_lookup(manifest, wanted, listed).paths(manifest)
         skipped = 0
 
         async def fetch(path: str) -> list[Claim]:
@@ -389,9 +423,10 @@ class Matcher:
                 match = self._bluesky_match(x_id, handles.get(x_id, ""), profile, following, followers)
                 if unverified:
                     match.unverified, match.url = True, ""
+                vouched = (x_id, "bluesky", actor) in self.vouched
                 self._add(
                     match,
-                    confidence="medium" if conflict or unverified else "high",
+                    confidence="medium" if conflict or unverified or not vouched else "high",
                     reasons=_directory_reasons(conflict=conflict, unverified=unverified),
                     source=source,
                 )
@@ -440,6 +475,7 @@ class Matcher:
             unverified = account is None
             for x_id, source in addresses[address]:
                 conflict = (x_id, "mastodon") in conflicts
+                vouched = (x_id, "mastodon", address) in self.vouched
                 final = account.address if account else address
                 self._add(
                     Match(
@@ -457,7 +493,7 @@ class Matcher:
                         moved_from=account.moved_from or "" if account else "",
                         unverified=unverified,
                     ),
-                    confidence="medium" if conflict or unverified else "high",
+                    confidence="medium" if conflict or unverified or not vouched else "high",
                     reasons=_directory_reasons(
                         moved=bool(account and account.moved_from),
                         conflict=conflict,

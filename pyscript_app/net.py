@@ -15,11 +15,12 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from ._compat import NetworkError, Response, ResponseCache, ResponseTooLargeError, fetch
 
+T = TypeVar("T")
 Fetcher = Callable[[str, float, int], Awaitable[Response]]
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 DEFAULT_MAX_BYTES = 1024 * 1024  # a server's answer larger than its kind allows is refused unread
@@ -163,11 +164,19 @@ class PoliteClient:
     async def get_json(self, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Any | None:
         """The JSON at ``url`` (at most ``max_bytes`` of it); None for 404 or 410; SourceError when
         it cannot be had. A server that failed for good is not asked again in this run."""
+        return await self._get(url, max_bytes, lambda response: self._decode(response, url))
+
+    async def get_bytes(self, url: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes | None:
+        """The bytes at ``url``, as :meth:`get_json` gets them (a binary file, read by its caller)."""
+        return await self._get(url, max_bytes, lambda response: bytes(response.body))
+
+    async def _get(self, url: str, max_bytes: int, read: Callable[[Response], T]) -> T | None:
+        """What ``read`` makes of the answer; an answer it refuses is not cached."""
         self._check()
         cached = await self.cache.get(url)
         if cached is not None:
             self.stats.cached += 1
-            return self._decode(cached, url)
+            return read(cached)
         host = self._host(url)
         slots = self.host_slots.get(host)
         if slots is None:
@@ -184,7 +193,7 @@ class PoliteClient:
                 raise
         if response.status in (404, 410):
             return None
-        value = self._decode(response, url)
+        value = read(response)
         await self.cache.put(url, response)
         return value
 

@@ -99,7 +99,8 @@ class MatchSettingsJSON(TypedDict, total=False):
     """What the page sends with ``match``."""
 
     bluesky_appview: str
-    directories: list[str]
+    directories: list[str]  # the site's own directories
+    added_directories: list[str]  # the ones the person added by URL: never "high" by themselves
     mastodon_instance_urls: dict[str, str]
     look_up_names: bool
     search_actors: bool

@@ -20,7 +20,7 @@ from . import N_
 from ._compat import ResponseCache
 from .archive import ArchiveReader
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_SAFE_ROWS, bluesky_lists, mastodon_following_lists
-from .follow.claim import ClaimStore, claim_record, shown
+from .follow.claim import ClaimStore, claim_record, mastodon_claim_post, shown
 from .follow.client import PathClient
 from .follow.page import (
     PageFollow,
@@ -58,7 +58,9 @@ def without_collector_pauses() -> Iterator[None]:
 def page_summary(graph: PersonGraph, complete: bool) -> dict[str, Any]:
     """The summary plus its warnings as notices, for the page to translate, and how long the
     Bluesky lookups may take (the page says so before a run longer than a minute)."""
+    account = graph.account
     return graph.summary() | {
+        "claim_post": mastodon_claim_post(account.id, account.username) if account else "",
         "notices": [w.to_json() for w in graph.warnings],
         "complete": complete,
         "estimate_seconds": round(estimate_seconds(len(graph.named_relations()))),

@@ -60,7 +60,7 @@ report = json.loads(await worker.match(json.dumps(settings), lambda *args: None,
 assert report.get("matches"), report
 keys = [[m["x_id"], m["network"], m["account"]] for m in report["matches"]]
 for network in ("mastodon", "bluesky"):
-    answer(worker.export(network, json.dumps(keys)))
+    answer(await worker.export(network, json.dumps(keys)))
 failure = json.loads(worker.read(json.dumps(["/no/such/file.zip"]), summaries.append, lambda *args: None))
 assert "error" in failure, failure
 answer(worker.forget())

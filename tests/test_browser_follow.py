@@ -370,10 +370,11 @@ def test_being_findable_is_published_in_the_persons_own_repository_and_withdrawn
     failures = ExpectedFailures(page, page_log)
     me = pds.create_account("findme")
     find_matches(page, world)
-    expect(page.get_by_test_id("findable")).to_be_hidden()  # not signed in yet
+    expect(page.get_by_test_id("findable-publish")).to_be_disabled()  # not signed in yet
+    expect(page.get_by_test_id("findable-mastodon-post")).to_have_text(
+        f"I moved from X: https://x.com/example_owner (X id {OWNER_ID}) #PasserelleMoved")
     connect_bluesky(page, me)
-    section = page.get_by_test_id("findable")
-    expect(section).to_be_visible()
+    expect(page.get_by_test_id("findable-publish")).to_be_enabled()
     expect(page.get_by_test_id("findable-status")).to_contain_text("Not findable yet")
     page.get_by_test_id("findable-mastodon").fill(f"ana@{SOCIAL}")
     page.get_by_test_id("findable-publish").click()

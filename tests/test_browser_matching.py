@@ -22,6 +22,7 @@ from tests.conftest import ROOT, PageLog
 from tests.fake_network import FakeWorld, Fault, serve
 
 ANN, BEN, CLEO, DAN, EVE, FAY = people(6)
+PAT = people(1, 5_000_000_000)[0]  # followed, unnamed by the archive
 ARCHIVE_IDS = [ANN, BEN, CLEO, DAN, EVE, FAY, *people(30, 5_000_000_000)]
 
 
@@ -43,6 +44,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         {"x_id": EVE, "x_handle": "eve", "bluesky": "eve.bsky.social", "updated": "2026-01-01"},
     ]
     compile_directory([parse_claim(c) for c in claims], folder / "static" / "dir", "Test directory")
+    # A directory the person may add by URL: it says the same of Cleo, and names Pat alone.
+    world.add_bluesky("pat-added.bsky.social", "Pat", did="did:plc:pat")
+    added = [claims[0], {"x_id": PAT, "x_handle": "pat", "bluesky": "did:plc:pat", "updated": "2026-01-01"}]
+    compile_directory([parse_claim(c) for c in added], folder / "static" / "added", "Test directory")
     world.static_root = folder / "static"
     spec = ArchiveSpec(
         following=[ANN, BEN, CLEO, EVE, FAY, *people(20, 5_000_000_000)],
@@ -80,6 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
                 "log": world.log,
                 "faults": world.faults,
                 "appview": appview,
+                "world": world,
             }
         finally:
             server.shutdown()
@@ -206,6 +212,20 @@ def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLo
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     assert any("/another/directory.json" in line for line in world["log"][before:])
     expect(page.get_by_test_id("match-failures")).to_contain_text("/another/")
+
+
+def test_a_directory_added_in_the_page_is_never_high_by_itself(page: Page, page_log: PageLog, world: dict) -> None:
+    page.goto(f"{world['url']}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+    page.get_by_test_id("archive-input").set_input_files(world["archive"])
+    page.locator("[data-testid=matching] summary").click()
+    page.get_by_test_id("directory-url").fill(f"{world['appview']}/added/")
+    page.get_by_test_id("directory-url").press("Enter")
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    found = rows(page)
+    assert found["pat-added.bsky.social"]["confidence"] == "medium"  # only the added directory says so
+    assert found["cleo.bsky.social"]["confidence"] == "high"  # the site's directory says the same
 
 
 CACHED_URLS = """async () => {
@@ -359,3 +379,38 @@ def test_a_choice_is_kept_only_with_consent_and_forgotten_with_everything(
     page.get_by_test_id("forget-everything").click()
     expect(page.get_by_test_id("matcher-status")).to_have_text("Everything was forgotten on this device.")
     assert stored(page, "choices") is None and stored(page, "current") is None
+
+
+def test_with_the_summary_kept_a_new_run_shows_who_is_new_first_and_forgetting_drops_it(
+    page: Page, page_log: PageLog, world: dict
+) -> None:
+    read_and_match(page, world["url"], world["archive"])
+    page.get_by_test_id("keep-on-device").click()
+    expect(page.get_by_test_id("matcher-status")).to_contain_text("Kept on this device")
+    before = set(rows(page))
+    profile = world["world"].add_bluesky("ben.bsky.social", "Ben")  # Ben joins Bluesky meanwhile
+    try:
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
+        page.get_by_test_id("restore-saved").click()
+        expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-complete", "1")
+        page.get_by_test_id("start-matching").click()
+        expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+        note = page.get_by_test_id("new-since")
+        expect(note).to_contain_text("1 found since then, shown first")
+        assert set(rows(page)) - before == {"ben.bsky.social"}
+        first = page.locator("[data-match-list] > [data-testid=match-row]").first
+        expect(first).to_have_attribute("data-account", "ben.bsky.social")
+        expect(first).to_have_attribute("data-new", "1")
+        page.get_by_test_id("forget-everything").click()
+        kept = page.evaluate("""async () => {
+          const db = await new Promise((ok) => {
+            const r = indexedDB.open("passerelle"); r.onsuccess = () => ok(r.result); });
+          const keys = await new Promise((ok) => {
+            const r = db.transaction("graphs").objectStore("graphs").getAllKeys(); r.onsuccess = () => ok(r.result); });
+          db.close();
+          return keys;
+        }""")
+        assert kept == []
+    finally:
+        del world["world"].bluesky[profile["did"]]

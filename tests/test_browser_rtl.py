@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import PageLog
@@ -43,6 +45,7 @@ def test_handles_and_addresses_keep_their_order_in_the_arabic_matcher(
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     row = page.get_by_test_id("match-row").first
     handle = row.locator(".handle")
+    expect(handle).to_have_text(re.compile(r"^@\S+$"))  # (rows may still be redrawn as the last answers come)
     text = handle.inner_text()
     assert text.startswith("@")
     assert shown_left_to_right(handle, 0, len(text))  # "@alice…", never "alice…@"

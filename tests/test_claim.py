@@ -51,3 +51,13 @@ def test_the_store_refuses_a_bad_collection_or_did() -> None:
         ClaimStore(object(), "did:plc:" + "a" * 24, "not an nsid")  # type: ignore[arg-type]
     with pytest.raises(ArchiveError):
         ClaimStore(object(), "alice", COLLECTION)  # type: ignore[arg-type]
+
+
+def test_the_mastodon_post_is_written_and_read_back_the_same_way() -> None:
+    from pyscript_app.follow.claim import MASTODON_CLAIM_POST, mastodon_claim_post
+
+    text = mastodon_claim_post("1234567890123456789", "ann_x")
+    assert text == "I moved from X: https://x.com/ann_x (X id 1234567890123456789) #PasserelleMoved"
+    found = MASTODON_CLAIM_POST.search(f"<p>Hello! {text}</p>")
+    assert found and found.groupdict() == {"handle": "ann_x", "x_id": "1234567890123456789"}
+    assert mastodon_claim_post("", "ann_x") == mastodon_claim_post("12", "not a handle!") == ""

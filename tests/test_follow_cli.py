@@ -88,7 +88,7 @@ def test_dry_run_prints_the_plan_and_asks_nobody(tmp_path: Path, capsys: pytest.
                  "--dry-run"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Bluesky: 1240 people to follow, about 2 hours.",
-        "Mastodon: 1000 people to follow, about 2 days, 400 a day.",
+        "Mastodon: 1000 people to follow, about 3 days, 400 a day.",
     ]
     assert in_thread(main, ["follow", str(results), "--bluesky", "me.bsky.social", "--dry-run", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)["plan"]

@@ -111,7 +111,7 @@ def test_the_plan_spreads_over_days_at_400_a_day() -> None:
     assert busiest(batches, DAY) == 800  # fixed windows: 400 before midnight and 400 after are 12 hours apart
     assert plan.to_follow == 1_000 and plan.batches[-1][0] == DAY_START + 2 * DAY + 199 * 3
     assert plan.notices[0].message == "%(network)s: %(count)s people to follow, about %(days)s days, %(per_day)s a day."
-    assert plan.notices[0].text == "Mastodon: 1000 people to follow, about 2 days, 400 a day."
+    assert plan.notices[0].text == "Mastodon: 1000 people to follow, about 3 days, 400 a day."
 
 
 def test_a_day_of_follows_then_the_next_window_with_a_fake_clock(world: World) -> None:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from pyscript_app.follow import BLUESKY_PACE, FollowQueue, FollowRunner, Pace, Window
+from pyscript_app.follow import BLUESKY_PACE, MASTODON_PACE, FollowQueue, FollowRunner, Pace, Window
 from pyscript_app.follow.model import FollowTask, NetworkQueue, PacerState
 from pyscript_app.follow.pacing import (
     DAY,
@@ -167,3 +167,11 @@ def test_the_names_the_page_will_use() -> None:
     assert FAILURE_REASONS == ("refused", "gone", "follow-limit", "invalid")
     assert set(STOP_REASONS) == {"", "done", "waiting", "cancelled", "session-expired", "unreachable", "not-mastodon",
                                  "follow-limit", "wrong-account"}
+
+
+@pytest.mark.parametrize("hour", [0.5, 6.0, 12.7, 23.9])
+def test_more_than_a_days_allowance_is_said_in_days_at_any_hour(hour: float) -> None:
+    queue = NetworkQueue("mastodon")
+    queue.tasks = [FollowTask("mastodon", f"p{n}@mastodon.social") for n in range(1_000)]
+    plan = plan_network(queue, MASTODON_PACE, DAY_START + hour * 3600)
+    assert plan.notices[0].text == "Mastodon: 1000 people to follow, about 3 days, 400 a day."

@@ -312,11 +312,16 @@ def watch_popups(page: Page, page_log: PageLog) -> None:
 
 
 # The page's policy forbids eval, which wait_for_function needs: the tests await promises instead.
+# Like the matcher page, the listener says it has the answer; the window sends it again until then.
 LISTEN = """() => {
   window.received = [];
   const channel = new BroadcastChannel('passerelle-signin');
   window.firstMessage = new Promise((resolve, reject) => {
-    channel.onmessage = (event) => { window.received.push(event.data); resolve(); };
+    channel.onmessage = (event) => {
+      window.received.push(event.data);
+      channel.postMessage({ type: 'signin-received', state: event.data.state });
+      resolve();
+    };
     setTimeout(() => reject(new Error('no message on the channel')), 15000);
   });
 }"""

@@ -20,6 +20,14 @@ from .client import ApiAnswer, AuthorizedClient
 from .model import DID, is_followable_address
 
 X_ID = re.compile(r"^[1-9][0-9]{0,19}$")
+# Being findable with a Mastodon account only: a public post of this exact form, which a harvest
+# reads from the tag's public timeline on large servers and credits to the post's author account.
+# It is not translated: machines read it. ``MASTODON_CLAIM_POST`` parses what ``mastodon_claim_post`` writes.
+MASTODON_CLAIM_TAG = "PasserelleMoved"
+MASTODON_CLAIM_POST = re.compile(
+    r"I moved from X: https://x\.com/(?P<handle>[A-Za-z0-9_]{1,15}) \(X id (?P<x_id>[1-9][0-9]{0,19})\) #"
+    + MASTODON_CLAIM_TAG
+)
 X_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
 NSID = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,62})?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})?)+$")
 
@@ -40,6 +48,13 @@ def claim_record(collection: str, x_id: str, x_handle: str, mastodon: str = "", 
                                address=mastodon[:100])
         record["mastodon"] = address
     return record
+
+
+def mastodon_claim_post(x_id: str, x_handle: str) -> str:
+    """The text a person posts publicly on Mastodon to be findable there ('' without a valid X account)."""
+    if not X_ID.match(x_id) or not X_HANDLE.match(x_handle):
+        return ""
+    return f"I moved from X: https://x.com/{x_handle} (X id {x_id}) #{MASTODON_CLAIM_TAG}"
 
 
 def _checked(answer: ApiAnswer) -> ApiAnswer:

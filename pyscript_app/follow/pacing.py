@@ -194,21 +194,22 @@ def busiest(batches: list[tuple[float, int]], seconds: float) -> int:
 NETWORK_NAMES = {"bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
-def duration_notice(network: str, count: int, seconds: float, per_day: int) -> Notice:
+def duration_notice(network: str, count: int, seconds: float, per_day: int, by_days: bool = False) -> Notice:
     """'Bluesky: 1,240 people to follow, about 2 hours.' as a translatable notice."""
     params: dict[str, object] = {"network": NETWORK_NAMES.get(network, network), "count": count}
     if count == 0:
         return Notice(N_("%(network)s: nobody left to follow."), params)
-    if seconds < 60:
+    if seconds < 60 and not by_days:
         return Notice(N_("%(network)s: %(count)s people to follow, in under a minute."), params)
-    if seconds < 90 * 60:
+    if seconds < 90 * 60 and not by_days:
         return Notice(N_("%(network)s: %(count)s people to follow, about %(minutes)s minutes."),
                       params | {"minutes": round(seconds / 60)})
-    if seconds < 36 * HOUR:
+    if seconds < 36 * HOUR and not by_days:
         return Notice(N_("%(network)s: %(count)s people to follow, about %(hours)s hours."),
                       params | {"hours": round(seconds / HOUR)})
+    days = math.ceil(count / per_day) if per_day > 0 else math.ceil(seconds / DAY)  # the days it runs on
     return Notice(N_("%(network)s: %(count)s people to follow, about %(days)s days, %(per_day)s a day."),
-                  params | {"days": max(2, math.ceil(seconds / DAY)), "per_day": per_day})
+                  params | {"days": max(2, days), "per_day": per_day})
 
 
 @dataclass(frozen=True)
@@ -237,8 +238,11 @@ def plan_network(queue: NetworkQueue, pace: Pace, now: float) -> NetworkPlan:
     batches = schedule(pace, queue.pacer, now, pending - over)
     seconds = batches[-1][0] - now if batches else 0.0
     daily_limits = [w.limit for w in pace.windows if w.seconds >= DAY]
-    per_day = min([*daily_limits, busiest(batches, DAY)]) if seconds >= 36 * HOUR else pending - over
-    notices = [duration_notice(queue.network, pending - over, seconds, per_day)]
+    # More than a day's allowance is said in days whatever the hour: a Mastodon plan of 1,000 is
+    # "2 days, 400 a day" at midnight as at noon, although the last batch is 48 or 36 hours away.
+    by_days = seconds >= 36 * HOUR or (bool(daily_limits) and pending - over > min(daily_limits))
+    per_day = min([*daily_limits, busiest(batches, DAY)]) if by_days else pending - over
+    notices = [duration_notice(queue.network, pending - over, seconds, per_day, by_days)]
     if over:
         notices.append(Notice(
             N_("Mastodon lets this account follow %(allowed)s more people: %(count)s cannot be followed."),

@@ -127,6 +127,7 @@
   }
 
   function resetResult() {
+    following.archive(false);
     findable.refresh(null);
     ui.error.hidden = true;
     ui.summary.hidden = true;
@@ -203,6 +204,7 @@
     ui.summary.hidden = false;
     if (summary.complete) {
       matching.offer(summary);
+      following.archive(true);
       findable.refresh(summary);
     }
   }
@@ -331,7 +333,9 @@
       progressText.textContent = translate("stage_directories", { done: 0, total: directories().length });
       const settings = {
         bluesky_appview: config.settings.bluesky_appview,
-        directories: directories(),
+        // the site's directories, and apart the ones the person added (never "high" by themselves)
+        directories: demoMode ? directories() : config.settings.directories.map(absolute),
+        added_directories: demoMode ? [] : extraDirectories.slice(),
         mastodon_instance_urls: config.settings.mastodon_instance_urls,
         look_up_names: !demoMode,
         directories_only: directoriesOnly.checked,
@@ -359,6 +363,7 @@
           people: stats.matched_people, relations: stats.relations, bluesky: stats.bluesky, mastodon: stats.mastodon,
         });
         results.showUndecided(stats.undecided || 0);
+        if (!answer.cancelled) await compareWithLastRun();
         done.dataset.requests = stats.requests.requests;
         done.dataset.bytes = stats.requests.bytes;
         done.hidden = false;
@@ -622,6 +627,20 @@
       });
     }
 
+    // Matches not found by the run kept last time: marked "new" and moved to the top.
+    function showNew(keys) {
+      keys.forEach(function (key) {
+        const row = rows.get(key);
+        if (!row) return;
+        row.element.classList.add("is-new");
+        row.element.dataset.new = "1";
+        row.element.querySelector(".match-meta").prepend(element("span", "badge new", translate("newBadge")));
+        if (row.element.parentNode === list) list.prepend(row.element);
+      });
+    }
+
+    function keys() { return Array.from(rows.keys()); }
+
     function selectedKeys() {
       const keys = [];
       rows.forEach(function (row, key) {
@@ -670,13 +689,40 @@
     $("[data-testid=export-bluesky]").addEventListener("click", function () { download("bluesky", ".csv"); });
     $("[data-testid=export-bluesky-json]").addEventListener("click", function () { download("bluesky", ".json"); });
     return { update: update, clear: clear, selected: selected, remember: remember, choices: choices, showUndecided: showUndecided,
-      selectedKeys: selectedKeys, showFollowStates: showFollowStates };
+      selectedKeys: selectedKeys, showFollowStates: showFollowStates, showNew: showNew, keys: keys };
   })();
 
   // --- keeping the summary on this device, only when asked ------------------------------------
   const STORE = "graphs";
   const KEY = "current";
   const CHOICES = "choices";  // the picks between two candidates, kept only with the summary
+  const LAST_RUN = "last-run";  // the matches of the last run, kept only with the summary
+
+  // Find more later: with the summary kept on this device, each run is compared with the last one.
+  async function compareWithLastRun() {
+    if (!keptOnDevice) return;
+    const found = results.keys();
+    let last = null;
+    try {
+      last = await storage("readonly", function (store) { return store.get(LAST_RUN); });
+    } catch (error) {
+      return;
+    }
+    if (last && Array.isArray(last.keys)) {
+      const before = new Set(last.keys);
+      const fresh = found.filter(function (key) { return !before.has(key); });
+      results.showNew(fresh);
+      const note = $("[data-testid=new-since]");
+      const date = new Date(last.at).toLocaleString(config.language, { dateStyle: "long", timeStyle: "short" });
+      note.textContent = translate("newSince", { date: date, count: fresh.length });
+      note.hidden = false;
+    }
+    try {
+      await storage("readwrite", function (store) { return store.put({ keys: found, at: Date.now() }, LAST_RUN); });
+    } catch (error) {
+      showStatus("storageFailed");
+    }
+  }
 
   function keeping() { return keptOnDevice; }
 
@@ -718,6 +764,9 @@
       await storage("readwrite", function (store) { return store.put({ saved: answer.saved, at: Date.now() }, KEY); });
       keptOnDevice = true;
       await saveChoices(results.choices());
+      if (results.keys().length) {  // this run is the one the next is compared with
+        await storage("readwrite", function (store) { return store.put({ keys: results.keys(), at: Date.now() }, LAST_RUN); });
+      }
       showStatus("kept");
     } catch (error) {
       showStatus("storageFailed");
@@ -729,7 +778,7 @@
     keptOnDevice = false;
     matching.forgotten();
     try {
-      await storage("readwrite", function (store) { store.delete(CHOICES); return store.delete(KEY); });
+      await storage("readwrite", function (store) { store.delete(CHOICES); store.delete(LAST_RUN); return store.delete(KEY); });
     } catch (error) {
       // storage is off in this browser: nothing was kept there
     }
@@ -829,7 +878,15 @@
 
     function clearError() { errorBox.hidden = true; }
 
-    function offer(hasResults) { section.hidden = !hasResults && !kept && !running; }
+    // Shown with an archive's summary (signing in is also how one becomes findable), results, a
+    // kept list or a run.
+    let archiveShown = false;
+    function offer(hasResults) { section.hidden = !hasResults && !archiveShown && !kept && !running; }
+
+    function archive(shown) {
+      archiveShown = shown;
+      offer(false);
+    }
 
     function connected(network, account) {
       if (network === "bluesky") setTimeout(function () { findable.refresh(); }, 0);
@@ -873,8 +930,8 @@
       return { message: "signInFailed", params: { reason: text } };
     }
 
-    // The sign-in window is opened here, at the click (so no pop-up blocker stops it), and the
-    // atproto client reuses it by its name; closing it stops the sign-in at once.
+    // The sign-in window is opened here, at the click (so no pop-up blocker stops it), then sent
+    // to the sign-in page of the person's own server.
     function signInWindow() { return window.open("about:blank", SIGN_IN_WINDOW, "width=600,height=700"); }
 
     // The answer of the sign-in window comes on a BroadcastChannel (signed-in.js). Whether the
@@ -1235,7 +1292,7 @@
     });
     cancelButton.addEventListener("click", function () { ask("follow-cancel"); });
     return { offer: offer, stateOf: stateOf, showState: showState, showNotice: showNotice, sendSigned: sendSigned,
-      comeBack: comeBack, forget: forget, connections: connections, blueskySession: function () { return bluesky.session; } };
+      comeBack: comeBack, forget: forget, connections: connections, archive: archive, blueskySession: function () { return bluesky.session; } };
   })();
 
 
@@ -1246,6 +1303,8 @@
     const publish = $("[data-testid=findable-publish]");
     const withdraw = $("[data-testid=findable-withdraw]");
     const mastodon = $("[data-testid=findable-mastodon]");
+    const post = $("[data-testid=findable-mastodon-post]");
+    const copy = $("[data-testid=findable-copy]");
     let archiveAccount = false;
 
     function show(answer) {
@@ -1268,7 +1327,7 @@
       status.textContent = text;
     }
 
-    async function act(type) {
+    async function askClaim(type) {
       const session = following.blueskySession();
       if (!session) return;
       publish.disabled = withdraw.disabled = true;
@@ -1283,16 +1342,33 @@
       }
     }
 
-    // Shown once the person is signed in to Bluesky and their archive names their X account.
+    // Shown when the archive names the person's X account; the record needs a Bluesky sign-in.
     function refresh(summary) {
-      if (summary !== undefined) archiveAccount = !!(summary && summary.account && summary.account.id);
-      const on = archiveAccount && !!following.blueskySession();
-      section.hidden = !on;
-      if (on) act("claim-state");
+      if (summary !== undefined) {
+        archiveAccount = !!(summary && summary.account && summary.account.id);
+        post.textContent = (summary && summary.claim_post) || "";
+      }
+      section.hidden = !archiveAccount;
+      const signedIn = !!following.blueskySession();
+      publish.disabled = !signedIn;
+      if (!archiveAccount) return;
+      if (signedIn) askClaim("claim-state");
+      else {
+        withdraw.hidden = true;
+        status.textContent = translate("findableConnect");
+      }
     }
 
-    publish.addEventListener("click", function () { act("claim-publish"); });
-    withdraw.addEventListener("click", function () { act("claim-withdraw"); });
+    copy.addEventListener("click", async function () {
+      try {
+        await navigator.clipboard.writeText(post.textContent);
+        status.textContent = translate("copied");
+      } catch (error) {
+        getSelection().selectAllChildren(post);  // the person copies it themself
+      }
+    });
+    publish.addEventListener("click", function () { askClaim("claim-publish"); });
+    withdraw.addEventListener("click", function () { askClaim("claim-withdraw"); });
     return { refresh: refresh };
   })();
 
