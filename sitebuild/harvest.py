@@ -582,6 +582,7 @@ async def run_harvest(
     budget: tuple[int, float] = (3000, 300.0),
     max_wait: float = 120.0,
     mastodon_tags: Iterable[str] = (),
+    today: str | None = None,
 ) -> Report:
     """Harvest every source in turn, saving the state as it goes; the Report says what happened."""
     relays, pdses, mastodon_tags = list(relays), list(pdses), list(mastodon_tags)
@@ -598,7 +599,7 @@ async def run_harvest(
         host_deadline=24 * 3600.0,
         timeout=30.0,
     )
-    harvest = Harvest(state, collection, plc_url, client, state_path, progress)
+    harvest = Harvest(state, collection, plc_url, client, state_path, progress, today)
     for relay in relays:
         await harvest.harvest_relay(relay)
     for pds in pdses:
