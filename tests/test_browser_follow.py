@@ -5,17 +5,22 @@ exactly the selected people are followed, once; the storage proves that "Forget 
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, Response, Route, expect
 
 from pyscript_app.directory import compile_directory, parse_claim
+from pyscript_app.graph import PersonGraph
+from pyscript_app.matching import Match, Matcher, Settings
 from sitebuild.config import load_config
+from sitebuild.harvest import State, run_harvest
 from sitebuild.render import build_site
 from sitebuild.security import security_headers
 from sitebuild.serve import make_server
@@ -25,6 +30,7 @@ from tests.fake_mastodon import FakeFediverse, serve_fediverse
 from tests.fake_network import FakeWorld, serve
 from tests.pds_server import Account, PdsServer
 from tests.test_follow_bluesky import follow_subjects
+from tests.test_matching import run_in_fresh_loop
 
 AMAL, BERT, CHLOE, DAN, ELI, FARAH = people(6, 3_100_000_000)
 SOCIAL, OTHER = "social.fakenet.org", "other.fakenet.org"
@@ -365,7 +371,7 @@ def test_closing_the_page_mid_run_loses_nothing_and_coming_back_resumes(
 
 
 def test_being_findable_is_published_in_the_persons_own_repository_and_withdrawn(
-    page: Page, page_log: PageLog, world: dict[str, Any], pds: PdsServer
+    page: Page, page_log: PageLog, world: dict[str, Any], pds: PdsServer, tmp_path: Path
 ) -> None:
     failures = ExpectedFailures(page, page_log)
     me = pds.create_account("findme")
@@ -382,7 +388,26 @@ def test_being_findable_is_published_in_the_persons_own_repository_and_withdrawn
     expect(page.get_by_test_id("findable-status")).to_contain_text(f"ana@{SOCIAL}")
     records = pds.xrpc("com.atproto.repo.listRecords", f"repo={me.did}&collection=org.passerelle.x.claim")["records"]
     assert [r["value"]["xId"] for r in records] == [OWNER_ID] and records[0]["uri"].endswith(f"/{OWNER_ID}")
+    # The site operator's daily job: harvest, compile; someone who followed the publisher on X finds them.
+    state = State()
+    assert [m.account for m in harvested_matches(pds, state, tmp_path / "one")] == [me.did]
     page.get_by_test_id("findable-withdraw").click()
     expect(page.get_by_test_id("findable-status")).to_contain_text("Withdrawn")
     assert pds.xrpc("com.atproto.repo.listRecords", f"repo={me.did}&collection=org.passerelle.x.claim")["records"] == []
+    assert harvested_matches(pds, state, tmp_path / "two") == []  # withdrawn: gone at the next harvest
     failures.settle()
+
+
+def harvested_matches(pds: PdsServer, state: State, folder: Path) -> list[Match]:
+    """``directory harvest --pds`` then ``directory compile``, then the matcher of a second person
+    whose archive follows the publisher's X account, asking only that directory."""
+    run_in_fresh_loop(run_harvest([], [pds.url], state, "org.passerelle.x.claim", pds.plc_url))
+    claims = [parse_claim(json.loads(line)) for line in state.claim_lines()]
+    compile_directory(claims, folder / "static" / "dir", "Harvested")
+    files = FakeWorld()
+    files.static_root = folder / "static"
+    with serve(files) as url:
+        settings = Settings(directories=[f"{url}/dir/"], directories_only=True)
+        graph = PersonGraph(account=None, following=[OWNER_ID], followers=[], blocked=[], known={})
+        report = run_in_fresh_loop(Matcher(settings).run(graph))
+    return [m for m in report.matches if m.network == "bluesky"]
