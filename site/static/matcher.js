@@ -1018,10 +1018,16 @@
       }
     }
 
-    // The worker's Bluesky requests, signed by the session; the answer goes back as JSON text.
+    // The worker's Bluesky requests, signed by the session; the answer goes back as JSON text. Only
+    // the calls following and being findable need are signed (the session can do nothing else).
+    const SIGNED_CALLS = /^\/xrpc\/com\.atproto\.(repo\.(listRecords|applyWrites|putRecord|deleteRecord)|identity\.resolveHandle|server\.getSession)(\?|$)/;
+
     async function sendSigned(message) {
       let answer;
       try {
+        if (!SIGNED_CALLS.test(message.path) || ["GET", "POST"].indexOf(message.method) === -1) {
+          throw new Error("not a call the follow panel makes: " + message.method + " " + message.path);
+        }
         if (!bluesky.session) throw Object.assign(new Error("signed out"), { name: "TokenRevokedError" });
         const init = { method: message.method, headers: message.headers };
         if (message.body !== null) init.body = message.body;
