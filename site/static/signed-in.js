@@ -1,10 +1,12 @@
 // The sign-in callback page (<ll>/signed-in/): the OAuth redirect URI of both networks, opened in a
 // popup by the matcher page. Thin glue; it never loads Pyodide.
 // - Bluesky answers in the fragment (#state=…&iss=…&code=… or #…error=…): the bundled atproto
-//   client finishes the sign-in, hands the session to the opener's client over its own
-//   BroadcastChannel and throws LoginContinuedInParentWindowError by design; the window closes.
+//   client finishes the sign-in (the session goes into this browser's storage) and this page tells
+//   the matcher page which session it is, or the refusal, on the BroadcastChannel
+//   "passerelle-signin"; the matcher page restores the session; the window closes.
 // - Mastodon answers in the query (?code=…&state=… or ?error=…): the page passes it on to the
-//   matcher page on the BroadcastChannel "passerelle-signin", and closes.
+//   matcher page on the same channel, and closes.
+// Each answer is sent again until the matcher page acknowledges it (signin-received).
 'use strict';
 
 (() => {
