@@ -76,7 +76,7 @@ def command_directory(config: Config, args: argparse.Namespace) -> int:
         return command_harvest(config, args)
     if not args.sources:
         raise BuildError("'directory compile' needs the JSON Lines files of claims to compile")
-    kept, problems = compile_claims(args.sources, args.out, args.name)
+    kept, problems = compile_claims(args.sources, args.out, args.name, args.self_published)
     for problem in problems:
         print(f"skipped {problem}", file=sys.stderr)
     print(f"Compiled {kept} claims into {args.out} ({len(problems)} line(s) skipped)")
@@ -147,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     directory.add_argument("--state", type=Path, help="harvest: state file, for incremental and resumed runs")
     directory.add_argument("--per-host", type=int, default=4, help="harvest: requests at once per server (4)")
     directory.add_argument("--quiet", action="store_true", help="harvest: no progress line")
+    directory.add_argument(
+        "--self-published", action="store_true",
+        help="compile: the claims come from 'directory harvest' (each published by its own account: a match "
+             "needs the profile's agreement to be high)",
+    )
     directory.set_defaults(run=command_directory)
     for sub in (build, run):
         sub.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="override file")

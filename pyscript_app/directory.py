@@ -132,6 +132,13 @@ def _whole_number(data: dict[str, Any], key: str, low: int, high: int) -> int:
     return value
 
 
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
+    return value
+
+
 def _text(data: dict[str, Any], key: str, limit: int) -> str:
     value = data.get(key, "")
     if not isinstance(value, str) or len(value) > limit:
@@ -193,6 +200,9 @@ class Manifest:
     updated: str
     name: str = ""
     filter: FilterInfo | None = None
+    # Every claim was published by the account it names (harvested records and posts): it proves
+    # that account's side only, so the matcher wants corroboration before it says "high".
+    self_published: bool = False
 
     @classmethod
     def from_json(cls, data: Any) -> Manifest:
@@ -213,6 +223,7 @@ class Manifest:
             _text(data, "updated", 40),
             _text(data, "name", 200),
             FilterInfo.from_json(data["filter"]) if "filter" in data else None,
+            _flag(data, "self_published"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -227,6 +238,7 @@ class Manifest:
             "ids": self.ids,
             "updated": self.updated,
             **({"filter": self.filter.to_json()} if self.filter else {}),
+            **({"self_published": True} if self.self_published else {}),
         }
 
     def bucket_path(self, prefix: int) -> str:
@@ -259,8 +271,11 @@ def read_claims(paths: Iterable[Path]) -> Iterator[tuple[Path, int, Claim | Clai
                     yield path, number, error
 
 
-def compile_directory(claims: Iterable[Claim], out: Path, name: str = "") -> Manifest:
-    """Write a directory: identical claims once, different claims for one id all kept."""
+def compile_directory(
+    claims: Iterable[Claim], out: Path, name: str = "", self_published: bool = False
+) -> Manifest:
+    """Write a directory: identical claims once, different claims for one id all kept.
+    ``self_published``: the claims come from ``directory harvest`` (see ``Manifest``)."""
     unique = sorted(set(claims), key=lambda c: (c.x_id, c.updated, c.bluesky or "", c.mastodon or ""))
     listed = {c.x_id for c in unique}
     ids = len(listed)
@@ -275,6 +290,7 @@ def compile_directory(claims: Iterable[Claim], out: Path, name: str = "") -> Man
         max((c.updated for c in unique), default=""),
         name,
         _write_filter(listed, out),
+        self_published,
     )
     buckets: dict[int, list[list[str | None]]] = defaultdict(list)
     for claim in unique:

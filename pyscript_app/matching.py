@@ -65,9 +65,6 @@ class Settings:
 
     bluesky_appview: str = "https://public.api.bsky.app"
     directories: list[str] = field(default_factory=list)
-    # Directories the person added by URL: anybody can publish one, so what they say alone is
-    # never "high" (a configured directory must say the same).
-    added_directories: list[str] = field(default_factory=list)
     mastodon_instance_urls: dict[str, str] = field(default_factory=dict)
     look_up_names: bool = True  # Bluesky lookups of the handles the archive reveals (off for the demo)
     search_actors: bool = True  # ... including searches by handle and name, not just exact handles
@@ -75,6 +72,9 @@ class Settings:
     keep_responses: bool = False  # the person chose "Keep on this device": answers may be kept there
     corroborate: bool = True  # ... and ties with the confirmed contacts (app.bsky.graph.getRelationships)
     self_did: str = ""  # the person's own Bluesky account, once known (sign-in): ties with it count most
+    # Directories the person added by URL: anybody can publish one, so what they say alone is
+    # never "high" (a configured directory must say the same).
+    added_directories: list[str] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
@@ -189,6 +189,20 @@ def _directory_reasons(
     return ["directory", *(reason for reason, on in flags if on)]
 
 
+# What, in a Bluesky profile, agrees with a claim its own account published (issue 8): the X
+# handle as the Bluesky handle (or on the account's own domain), or the bio naming the X account.
+CORROBORATING: frozenset[str] = frozenset({"exact_handle", "domain_handle", "bio_links_x", "bio_names_x"})
+
+
+def self_claim_corroboration(x_handle: str, profile: Profile) -> list[Reason]:
+    """The reasons a self-published claim's Bluesky profile gives to believe it ([] if none)."""
+    if not x_handle:
+        return []
+    evidence = [*scoring.handle_evidence(x_handle, [], profile.handle),
+                *scoring.bio_evidence(x_handle, profile.description)]
+    return [e.reason for e in evidence if e.reason in CORROBORATING and e.weight > 0]
+
+
 def _said(claim: Claim) -> list[tuple[str, str, str]]:
     """(x_id, network, account) for each account a claim names."""
     said = [(claim.x_id, "bluesky", claim.bluesky), (claim.x_id, "mastodon", claim.mastodon)]
@@ -220,6 +234,7 @@ class Matcher:
         self.failures: list[Notice] = []
         self.found: dict[tuple[str, str, str], Match] = {}
         self.vouched: set[tuple[str, str, str]] = set()  # (x_id, network, account) a configured directory says
+        self.self_published: set[str] = set()  # sources whose claims only their own accounts published
         self.published: dict[tuple[str, str, str], MatchJSON] = {}  # what the page was last sent
         self.name_lookup: NameLookup | None = None  # the last run's, for the benchmark's diagnosis
 
@@ -255,7 +270,7 @@ class Matcher:
                 progress("directories", index, len(directories))
                 for source, claim in await self._directory_claims(url, wanted, added):
                     claims[claim.x_id].append((source, claim))
-                    if not added:
+                    if not added and source not in self.self_published:
                         self.vouched.update(_said(claim))
             progress("directories", len(directories), len(directories))
             handles = {x_id: graph.known[x_id].handle for x_id in relations if x_id in graph.known}
@@ -319,6 +334,8 @@ class Matcher:
             self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": base}))
             return []
         name = base if added else manifest.name or base  # an added one cannot take a configured one's name
+        if manifest.self_published:
+            self.self_published.add(name)
         listed = None
         if manifest.filter is not None:  # asked once a run; without one, every id is looked up
             try:
@@ -424,10 +441,14 @@ class Matcher:
                 if unverified:
                     match.unverified, match.url = True, ""
                 vouched = (x_id, "bluesky", actor) in self.vouched
+                corroboration: list[Reason] = []
+                if source in self.self_published:  # the account said so itself: does its profile agree?
+                    corroboration = self_claim_corroboration(handles.get(x_id, ""), profile)
+                    vouched = vouched or bool(corroboration)
                 self._add(
                     match,
                     confidence="medium" if conflict or unverified or not vouched else "high",
-                    reasons=_directory_reasons(conflict=conflict, unverified=unverified),
+                    reasons=[*_directory_reasons(conflict=conflict, unverified=unverified), *corroboration],
                     source=source,
                 )
         self._publish(publish)
@@ -477,6 +498,11 @@ class Matcher:
                 conflict = (x_id, "mastodon") in conflicts
                 vouched = (x_id, "mastodon", address) in self.vouched
                 final = account.address if account else address
+                corroboration: list[Reason] = []
+                if source in self.self_published:  # the account said so itself: its username agrees?
+                    if account is not None and final.partition("@")[0].lower() == handles.get(x_id, "").lower() != "":
+                        corroboration = ["exact_handle"]
+                    vouched = vouched or bool(corroboration)
                 self._add(
                     Match(
                         x_id=x_id,
@@ -494,12 +520,12 @@ class Matcher:
                         unverified=unverified,
                     ),
                     confidence="medium" if conflict or unverified or not vouched else "high",
-                    reasons=_directory_reasons(
+                    reasons=[*_directory_reasons(
                         moved=bool(account and account.moved_from),
                         conflict=conflict,
                         not_checked=failed,
                         unverified=unverified and not failed,
-                    ),
+                    ), *corroboration],
                     source=source,
                 )
             done += 1

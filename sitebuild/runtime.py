@@ -248,8 +248,9 @@ def write_demo_archive(folder: Path, target: Path) -> None:
     target.write_bytes(zip_files([p for p in folder.rglob("*") if p.is_file()], folder))
 
 
-def compile_claims(sources: list[Path], out: Path, name: str) -> tuple[int, list[str]]:
-    """Compile JSON Lines claims into a directory; returns the claims kept and the problems met."""
+def compile_claims(sources: list[Path], out: Path, name: str, self_published: bool = False) -> tuple[int, list[str]]:
+    """Compile JSON Lines claims into a directory; returns the claims kept and the problems met.
+    ``self_published``: the claims come from ``directory harvest`` (each published by its own account)."""
     claims, problems = [], []
     for path, line, claim in read_claims(sources):
         if isinstance(claim, ClaimError):
@@ -258,5 +259,5 @@ def compile_claims(sources: list[Path], out: Path, name: str) -> tuple[int, list
             claims.append(claim)
     if not claims:
         raise BuildError(f"no usable claim in {', '.join(map(str, sources))}" + "".join(f"\n{p}" for p in problems))
-    compile_directory(claims, out, name)
+    compile_directory(claims, out, name, self_published)
     return len(claims), problems

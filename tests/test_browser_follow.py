@@ -390,7 +390,8 @@ def test_being_findable_is_published_in_the_persons_own_repository_and_withdrawn
     assert [r["value"]["xId"] for r in records] == [OWNER_ID] and records[0]["uri"].endswith(f"/{OWNER_ID}")
     # The site operator's daily job: harvest, compile; someone who followed the publisher on X finds them.
     state = State()
-    assert [m.account for m in harvested_matches(pds, state, tmp_path / "one")] == [me.did]
+    found = harvested_matches(pds, state, tmp_path / "one")
+    assert [(m.account, m.confidence) for m in found] == [(me.did, "medium")]  # self-published: not proven
     page.get_by_test_id("findable-withdraw").click()
     expect(page.get_by_test_id("findable-status")).to_contain_text("Withdrawn")
     assert pds.xrpc("com.atproto.repo.listRecords", f"repo={me.did}&collection=org.passerelle.x.claim")["records"] == []
@@ -403,7 +404,7 @@ def harvested_matches(pds: PdsServer, state: State, folder: Path) -> list[Match]
     whose archive follows the publisher's X account, asking only that directory."""
     run_in_fresh_loop(run_harvest([], [pds.url], state, "org.passerelle.x.claim", pds.plc_url))
     claims = [parse_claim(json.loads(line)) for line in state.claim_lines()]
-    compile_directory(claims, folder / "static" / "dir", "Harvested")
+    compile_directory(claims, folder / "static" / "dir", "Harvested", self_published=True)
     files = FakeWorld()
     files.static_root = folder / "static"
     with serve(files) as url:

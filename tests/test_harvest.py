@@ -12,7 +12,7 @@ import build
 from pyscript_app.directory import Manifest, claims_in, parse_claim, plan_lookup, read_claims
 from sitebuild.harvest import claim_line
 from tests.fake_atproto import FakeHost, FakeRepo, claim_value, serve_hosts
-from tests.follow_helpers import run
+from tests.follow_helpers import in_thread, run
 from tests.pds_server import Account, PdsServer
 
 COLLECTION = "org.passerelle.x.claim"
@@ -33,7 +33,7 @@ def harvest(tmp_path: Path, *sources: str, plc: str = "", capsys: pytest.Capture
     config.write_text(f'plc_directory_url = "{plc or "http://127.0.0.1:9"}"\n')
     args = ["--config", str(config), "directory", "harvest", *sources]
     args += ["--out", str(tmp_path / "claims.jsonl"), "--state", str(tmp_path / "state.json"), "--quiet"]
-    code = build.main(args)
+    code = in_thread(build.main, args)  # the browser tests leave Playwright's loop on this thread
     printed = capsys.readouterr() if capsys else None
     assert code == 0, printed
     return (printed.out + printed.err) if printed else ""
@@ -166,12 +166,12 @@ def test_a_crash_mid_listing_resumes_from_the_saved_cursor(tmp_path: Path, capsy
         config.write_text("")
         args = ["--config", str(config), "directory", "harvest", "--pds", url, "--quiet"]
         args += ["--out", str(tmp_path / "claims.jsonl"), "--state", str(tmp_path / "state.json")]
-        assert build.main(args) == 1  # the listing failed: reported, nothing dropped
+        assert in_thread(build.main, args) == 1  # the listing failed: reported, nothing dropped
         state = json.loads((tmp_path / "state.json").read_text())
         assert len(state["repos"]) == 2000 and state["runs"][f"pds {url}"]["cursor"]
         pds.answer = original  # type: ignore[method-assign]
         before = pds.requests
-        assert build.main(args) == 0
+        assert in_thread(build.main, args) == 0
         assert pds.requests - before == 1 + 500  # the last page, and its 500 repositories
         assert len(harvested(tmp_path)) == 2500
     assert "not JSON" not in capsys.readouterr().err

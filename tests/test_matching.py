@@ -498,3 +498,45 @@ def test_signed_in_the_mastodon_file_holds_no_more_than_the_accounts_real_allowa
     assert answer["warnings"][0]["params"] == {"allowed": 120, "count": 300}
     everyone = session.export("mastodon", [list(m.key) for m in session.matches], allowance=7_000)
     assert [len(f["text"].splitlines()) - 1 for f in everyone["files"]] == [300] and not everyone["warnings"]
+
+
+def test_a_self_published_claim_is_medium_until_the_accounts_own_profile_agrees(tmp_path: Path) -> None:
+    """Issue 8: a harvested claim proves only the new account's side. High needs the profile to
+    agree: the X handle as the Bluesky handle, a bio naming the X account, the same Mastodon username."""
+    world = FakeWorld()
+    world.add_bluesky("annsmith.fakenet.org", "Ann", did="did:plc:ann")  # the X handle, on her own domain
+    world.add_bluesky("someone.bsky.social", "Ben", "Ex-Twitter: @ben_x", did="did:plc:ben")  # bio names X
+    world.add_bluesky("cleo.bsky.social", "Cleo", "Hello", did="did:plc:cleo")  # nothing agrees
+    world.add_mastodon("dan_x@social.fakenet.org", "Dan")  # same username
+    world.add_mastodon("eve@social.fakenet.org", "Eve")  # another username
+    claims = [
+        {"x_id": ANN, "x_handle": "ann_smith", "bluesky": "did:plc:ann"},
+        {"x_id": BEN, "x_handle": "ben_x", "bluesky": "did:plc:ben"},
+        {"x_id": CLEO, "x_handle": "cleo_x", "bluesky": "did:plc:cleo"},
+        {"x_id": DAN, "x_handle": "dan_x", "mastodon": "dan_x@social.fakenet.org"},
+        {"x_id": FAY, "x_handle": "fay_x", "mastodon": "eve@social.fakenet.org"},
+    ]
+    folder = tmp_path / "static"
+    compile_directory([parse_claim(c) for c in claims], folder / "directory", "Harvested", self_published=True)
+    assert json.loads((folder / "directory" / "directory.json").read_text())["self_published"] is True
+    world.static_root = folder
+    people = PersonGraph(account=None, following=[ANN, BEN, CLEO, DAN, FAY], followers=[])
+    with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
+        settings = Settings(bluesky_appview=appview, directories=[f"{files}/directory/"],
+                            mastodon_instance_urls={"social.fakenet.org": social}, look_up_names=False)
+        report = run(Matcher(settings), people)
+    levels = {m.x_id: (m.confidence, m.reasons) for m in report.matches}
+    assert not report.failures, [f.text for f in report.failures]
+    assert levels[ANN] == ("high", ["directory", "domain_handle"])
+    assert levels[BEN] == ("high", ["directory", "bio_names_x"])
+    assert levels[CLEO] == ("medium", ["directory"])
+    assert levels[DAN] == ("high", ["directory", "exact_handle"])
+    assert levels[FAY] == ("medium", ["directory"])
+
+
+def test_a_manifest_says_self_published_as_true_or_false_only() -> None:
+    base = Manifest(4, 0, 1, 1, "2026-12-02", "x").to_json()
+    assert "self_published" not in base and Manifest.from_json(base).self_published is False
+    assert Manifest.from_json(base | {"self_published": True}).self_published is True
+    with pytest.raises(ValueError):
+        Manifest.from_json(base | {"self_published": "yes"})
