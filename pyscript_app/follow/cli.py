@@ -26,7 +26,7 @@ from .atproto_session import app_password_session, resolve_pds
 from .bluesky import BlueskyFollower
 from .client import PathClient
 from .mastodon import MastodonFollower
-from .mastodon_oauth import MastodonSignInError, parse_address
+from .mastodon_oauth import MastodonSignInError, parse_address, server_url
 from .model import FollowQueue
 from .pacing import BLUESKY_PACE, MASTODON_PACE, plan_network
 from .runner import Follower, FollowRunner
@@ -119,7 +119,7 @@ async def connect(args: argparse.Namespace) -> dict[Network, Follower]:
         if args.mastodon:
             token = secret(MASTODON_TOKEN_VARIABLE, f"an access token of {args.mastodon}")
             _, domain = parse_address(args.mastodon)
-            base_url = instance_urls.get(domain, f"https://{domain}")
+            base_url = server_url(domain, instance_urls)
             followers["mastodon"] = MastodonFollower(PathClient(base_url=base_url, token=token), domain)
     except MastodonSignInError as error:  # the Bluesky sign-in error has the same shape
         raise ArchiveError(error.notice.message, **error.notice.params) from None

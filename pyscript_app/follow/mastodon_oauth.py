@@ -77,6 +77,12 @@ def parse_address(address: str) -> tuple[str, str]:
     return user, domain
 
 
+def server_url(domain: str, instance_urls: dict[str, str]) -> str:
+    """Where a Mastodon domain is asked: its https origin unless the configuration maps it."""
+    mapped = {k.lower(): v.rstrip("/") for k, v in instance_urls.items()}
+    return mapped.get(domain, f"https://{domain}")
+
+
 def not_mastodon(base_url: str) -> MastodonSignInError:
     return MastodonSignInError("not-mastodon", N_("%(server)s is not a Mastodon server."),
                                server=urlsplit(base_url).netloc or base_url)

@@ -34,6 +34,7 @@ from .mastodon_oauth import (
     parse_address,
     pkce_pair,
     register_app,
+    server_url,
 )
 from .model import FollowQueue, Selectable, UnreachableError
 from .pacing import BLUESKY_PACE, MASTODON_PACE, Pace, plan_network
@@ -88,12 +89,6 @@ def relayed_response(text: str, max_bytes: int) -> Response:
     if not isinstance(headers, dict):
         headers = {}
     return Response(answer["status"], body, {str(k).lower(): str(v) for k, v in headers.items()})
-
-
-def server_url(domain: str, instance_urls: dict[str, str]) -> str:
-    """Where a Mastodon domain is asked: its https origin unless the configuration maps it."""
-    mapped = {k.lower(): v.rstrip("/") for k, v in instance_urls.items()}
-    return mapped.get(domain, f"https://{domain}")
 
 
 class PageFollow:
