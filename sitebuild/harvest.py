@@ -397,6 +397,25 @@ class Harvest:
         self.report.records += len(claims)
         self._tick()
 
+    async def _listing(
+        self, base: str, url: str, key: str | None, give_up: bool
+    ) -> tuple[list[Any], str] | None:
+        """One page of a listing: the list at ``key`` of the answer (the answer itself if None) and
+        the answer's cursor ("" if none), or None when it cannot be had; the failure is reported (and
+        the host given up, if asked), and nothing is dropped: the listing goes on next run."""
+        try:
+            page = await self.client.get_json(url, MAX_ANSWER_BYTES)
+            items = page if key is None else page.get(key) if isinstance(page, dict) else None
+            if not isinstance(items, list):
+                raise SourceError("malformed", url, f"no {key or 'list'}")
+        except SourceError as error:
+            self.report.failed_sources.append(f"{base}: {error}")
+            if give_up:
+                self.report.given_up.setdefault(self._host(base), f"{error.kind} ({error})")
+            return None
+        cursor = page.get("cursor") if isinstance(page, dict) else None
+        return items, cursor if isinstance(cursor, str) else ""
+
     # -- one PDS
 
     async def harvest_pds(self, base: str) -> None:
@@ -405,15 +424,10 @@ class Harvest:
         run = self._begin(source)
         while True:
             url = xrpc_url(base, "com.atproto.sync.listRepos", limit=PAGE_LIMIT, cursor=run["cursor"])
-            try:
-                page = await self.client.get_json(url, MAX_ANSWER_BYTES)
-                repos = page.get("repos") if isinstance(page, dict) else None
-                if not isinstance(repos, list):
-                    raise SourceError("malformed", url, "no repos")
-            except SourceError as error:
-                self.report.failed_sources.append(f"{base}: {error}")
-                self.report.given_up.setdefault(self._host(base), f"{error.kind} ({error})")
+            listed = await self._listing(base, url, "repos", give_up=True)
+            if listed is None:
                 return
+            repos, cursor = listed
             tasks = []
             for entry in repos:
                 if not isinstance(entry, dict) or not isinstance(entry.get("did"), str) or not DID.match(entry["did"]):
@@ -431,8 +445,7 @@ class Harvest:
                 else:
                     tasks.append(self._read(source, run["id"], did, base, rev))
             await asyncio.gather(*tasks)
-            cursor = page.get("cursor") if isinstance(page, dict) else None
-            if not repos or not isinstance(cursor, str) or not cursor or cursor == run["cursor"]:
+            if not repos or not cursor or cursor == run["cursor"]:
                 break
             run["cursor"] = cursor
             self.state.save(self.state_path)
@@ -507,20 +520,15 @@ class Harvest:
                 base, "com.atproto.sync.listReposByCollection", collection=self.collection, limit=RELAY_PAGE_LIMIT,
                 cursor=run["cursor"],
             )
-            try:
-                page = await self.client.get_json(url, MAX_ANSWER_BYTES)
-                repos = page.get("repos") if isinstance(page, dict) else None
-                if not isinstance(repos, list):
-                    raise SourceError("malformed", url, "no repos")
-            except SourceError as error:
-                self.report.failed_sources.append(f"{base}: {error}")
+            listed = await self._listing(base, url, "repos", give_up=False)
+            if listed is None:
                 return
+            repos, cursor = listed
             dids = {e["did"] for e in repos if isinstance(e, dict) and DID.match(str(e.get("did", "")))}
             self.report.skipped["malformed repository entry"] += len(repos) - len(dids)
             self.report.repos_listed += len(dids)
             await asyncio.gather(*(self._relay_repo(source, run["id"], did) for did in sorted(dids)))
-            cursor = page.get("cursor") if isinstance(page, dict) else None
-            if not repos or not isinstance(cursor, str) or not cursor or cursor == run["cursor"]:
+            if not repos or not cursor or cursor == run["cursor"]:
                 break
             run["cursor"] = cursor
             self.state.save(self.state_path)
@@ -542,14 +550,10 @@ class Harvest:
         for _ in range(MAX_TAG_PAGES):
             query = {"limit": 40, **({"max_id": max_id} if max_id else {})}
             url = f"{base}/api/v1/timelines/tag/{MASTODON_CLAIM_TAG}?{urlencode(query)}"
-            try:
-                page = await self.client.get_json(url, MAX_ANSWER_BYTES)
-                if not isinstance(page, list):
-                    raise SourceError("malformed", url, "not a list of statuses")
-            except SourceError as error:
-                self.report.failed_sources.append(f"{base}: {error}")
-                self.report.given_up.setdefault(self._host(base), f"{error.kind} ({error})")
+            listed = await self._listing(base, url, None, give_up=True)
+            if listed is None:
                 return
+            page = listed[0]
             if not page:
                 break
             for status in page:
