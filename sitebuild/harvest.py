@@ -122,7 +122,9 @@ def mastodon_claim(status: Any, today: str) -> dict[str, str] | str:
     found = MASTODON_CLAIM_POST.search(status_text(str(status.get("content") or "")[:20_000]))
     if found is None:
         return "post not of the documented form"
-    account = status.get("account") if isinstance(status.get("account"), dict) else {}
+    account = status.get("account")
+    if not isinstance(account, dict):
+        account = {}
     acct = str(account.get("acct") or "").lstrip("@").lower()
     if "@" not in acct:  # a local account: its server is the one its profile lives on
         host = urlsplit(str(account.get("url") or "")).hostname or ""
