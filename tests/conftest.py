@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +53,24 @@ def site_url(config: Config, built_site: Path) -> Iterator[str]:
     yield f"http://{host}:{port}/{SUBFOLDER.replace(' ', '%20')}/"
     server.shutdown()
     server.server_close()
+
+
+@contextmanager
+def site_served_with(configuration: str, folder: Path) -> Iterator[str]:
+    """The real site built with ``configuration`` (TOML: test servers on loopback) into ``folder``,
+    served on 127.0.0.1 with the site's headers; yields its address."""
+    config_file = folder / "site.toml"
+    config_file.write_text(configuration, encoding="utf-8")
+    site = folder / "webroot" / "site"
+    site_config = load_config(ROOT, config_file)
+    build_site(site_config, site)
+    server = make_server(site.parent, 0, headers=security_headers(site_config))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/site/"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,9 @@ from playwright.sync_api import Page, Response, Route, expect
 from pyscript_app.directory import compile_directory, parse_claim
 from pyscript_app.graph import PersonGraph
 from pyscript_app.matching import Match, Matcher, Settings
-from sitebuild.config import load_config
 from sitebuild.harvest import State, run_harvest
-from sitebuild.render import build_site
-from sitebuild.security import security_headers
-from sitebuild.serve import make_server
 from tests.archive_factory import OWNER_ID, ArchiveSpec, archive_files, people, write_zip
-from tests.conftest import ROOT, PageLog
+from tests.conftest import PageLog, site_served_with
 from tests.fake_mastodon import FakeFediverse, serve_fediverse
 from tests.fake_network import FakeWorld, serve
 from tests.pds_server import Account, PdsServer
@@ -67,27 +62,16 @@ def world(pds: PdsServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     with serve(appview) as appview_url, serve_fediverse(fediverse) as mastodon_urls:
         instance_urls = "".join(f'"{domain}" = "{url}"\n' for domain, url in mastodon_urls.items())
         instance_urls += f'"{NOT_MASTODON}" = "{appview_url}"\n'  # a server that is not Mastodon
-        config_file = folder / "site.toml"
-        config_file.write_text(
+        configuration = (
             f'bluesky_appview = "{appview_url}"\n'
             f'directories = ["{appview_url}/dir/"]\n'
             f'bluesky_handle_resolver = "{pds.url}"\n'
             f'plc_directory_url = "{pds.plc_url}"\n'
             f'extra_connect_origins = ["{pds.url}"]\n'
-            f"[mastodon_instance_urls]\n{instance_urls}",
-            encoding="utf-8",
+            f"[mastodon_instance_urls]\n{instance_urls}"
         )
-        site = folder / "webroot" / "site"
-        site_config = load_config(ROOT, config_file)
-        build_site(site_config, site)
-        server = make_server(site.parent, 0, headers=security_headers(site_config))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield {"url": f"http://127.0.0.1:{server.server_address[1]}/site/", "archive": archive, "me": me,
-                   "friends": friends, "fediverse": fediverse, "pds": pds}
-        finally:
-            server.shutdown()
-            server.server_close()
+        with site_served_with(configuration, folder) as url:
+            yield {"url": url, "archive": archive, "me": me, "friends": friends, "fediverse": fediverse, "pds": pds}
 
 
 def find_matches(page: Page, world: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +12,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from pyscript_app.directory import compile_directory, parse_claim
-from sitebuild.config import load_config
-from sitebuild.render import build_site
 from sitebuild.security import security_headers
-from sitebuild.serve import make_server
 from tests.archive_factory import ArchiveSpec, Mention, Post, archive_files, people, write_zip
-from tests.conftest import ROOT, PageLog
+from tests.conftest import PageLog, site_served_with
 from tests.fake_network import FakeWorld, Fault, serve
 
 ANN, BEN, CLEO, DAN, EVE, FAY = people(6)
@@ -66,30 +62,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     )
     archive = write_zip(folder / "archive.zip", archive_files(spec))
     with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
-        config_file = folder / "site.toml"
-        config_file.write_text(
+        configuration = (
             f'bluesky_appview = "{appview}"\n'
             f'directories = ["{files}/dir/"]\n'
-            f'[mastodon_instance_urls]\n"social.fakenet.org" = "{social}"\n',
-            encoding="utf-8",
+            f'[mastodon_instance_urls]\n"social.fakenet.org" = "{social}"\n'
         )
-        site = folder / "webroot" / "site"
-        site_config = load_config(ROOT, config_file)
-        build_site(site_config, site)
-        server = make_server(site.parent, 0, headers=security_headers(site_config))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
+        with site_served_with(configuration, folder) as url:
             yield {
-                "url": f"http://127.0.0.1:{server.server_address[1]}/site/",
+                "url": url,
                 "archive": archive,
                 "log": world.log,
                 "faults": world.faults,
                 "appview": appview,
                 "world": world,
             }
-        finally:
-            server.shutdown()
-            server.server_close()
 
 
 def read_and_match(page: Page, site: str, archive: Path) -> None:
