@@ -718,10 +718,15 @@
       note.hidden = false;
     }
     try {
-      await storage("readwrite", function (store) { return store.put({ keys: found, at: Date.now() }, LAST_RUN); });
+      await rememberRun(found);
     } catch (error) {
       showStatus("storageFailed");
     }
+  }
+
+  // This run's matches, the ones the next run is compared with.
+  function rememberRun(keys) {
+    return storage("readwrite", function (store) { return store.put({ keys: keys, at: Date.now() }, LAST_RUN); });
   }
 
   function keeping() { return keptOnDevice; }
@@ -764,9 +769,7 @@
       await storage("readwrite", function (store) { return store.put({ saved: answer.saved, at: Date.now() }, KEY); });
       keptOnDevice = true;
       await saveChoices(results.choices());
-      if (results.keys().length) {  // this run is the one the next is compared with
-        await storage("readwrite", function (store) { return store.put({ keys: results.keys(), at: Date.now() }, LAST_RUN); });
-      }
+      if (results.keys().length) await rememberRun(results.keys());
       showStatus("kept");
     } catch (error) {
       showStatus("storageFailed");
