@@ -331,15 +331,16 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         for name, value in {**(headers or {}), **self._cors_headers(path)}.items():
             self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
         authorization = self.headers.get("Authorization") or ""
         token = authorization[7:] if authorization.startswith("Bearer ") else None
+        # Logged before the answer leaves, so a client that has its answer always finds it in the log.
         with self.fediverse.lock:
             self.fediverse.log.append(
                 LoggedRequest(self.server_state.domain, self.command, self.path, status, self.headers.get("Origin"),
                               token)
             )
+        self.end_headers()
+        self.wfile.write(body)
 
     def _json(self, status: int, value: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(value).encode(), "application/json; charset=utf-8", headers)
@@ -402,11 +403,11 @@ class MastodonHandler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", "0")
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
         with self.fediverse.lock:
             self.fediverse.log.append(
                 LoggedRequest(self.server_state.domain, "OPTIONS", self.path, 200, self.headers.get("Origin"), None)
             )
+        self.end_headers()
 
     def do_GET(self) -> None:
         self._dispatch("GET")
