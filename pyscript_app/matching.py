@@ -19,6 +19,7 @@ from typing import Any, cast
 from urllib.parse import urljoin
 
 from . import N_, scoring
+from ._compat import fetch
 from .bluesky import AppView, Profile, bridge_address, candidate_handles, profile_url
 from .corroboration import corroborate
 from .directory import (
@@ -34,9 +35,10 @@ from .graph import KnownAccount, PersonGraph
 from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
 from .membership import FilterError
-from .net import MALFORMED_ANSWER, CancelRequestedError, PoliteClient, SourceError
+from .net import MALFORMED_ANSWER, CancelRequestedError, Fetcher, PoliteClient, SourceError
 from .notices import Notice
 from .protocol import Confidence, MatchJSON, Network, Reason, Relation
+from .replay import replaying
 
 CONFIDENCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 SEARCH_CONCURRENCY = 4
@@ -75,6 +77,9 @@ class Settings:
     # Directories the person added by URL: anybody can publish one, so what they say alone is
     # never "high" (a configured directory must say the same).
     added_directories: list[str] = field(default_factory=list)
+    # The demo: a folder of the site holding the recorded answers of its fictional networks
+    # (``replay``); their reserved ``.example`` domains are asked there, never elsewhere.
+    replay: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Settings:
@@ -89,6 +94,7 @@ class Settings:
             keep_responses=bool(data.get("keep_responses", False)),
             corroborate=bool(data.get("corroborate", True)),
             self_did=_did_or_empty(data.get("self_did")),
+            replay=str(data.get("replay") or ""),
         )
 
 
@@ -151,8 +157,13 @@ class Report:
         }
 
 
+def fetcher_for(settings: Settings) -> Fetcher:
+    """The network, or for the demo its recorded answers."""
+    return replaying(settings.replay, fetch) if settings.replay else fetch
+
+
 def is_reserved_handle(actor: str) -> bool:
-    """Handles on reserved domains (the demo's) cannot exist: never requested, shown as unverified."""
+    """Handles on reserved domains cannot exist: never requested, shown as unverified."""
     return not actor.startswith("did:") and actor.endswith(RESERVED_SUFFIXES)
 
 
@@ -224,7 +235,7 @@ class Matcher:
 
     def __init__(self, settings: Settings, client: PoliteClient | None = None) -> None:
         self.settings = settings
-        self.client = client or PoliteClient()
+        self.client = client or PoliteClient(fetcher=fetcher_for(settings))
         self.client.allow(settings.bluesky_appview, SEARCH_CONCURRENCY, APPVIEW_BUDGET)
         self.appview = AppView(self.client, settings.bluesky_appview)
         self.search_view = AppView(self.client, settings.bluesky_appview)  # its own request count
@@ -240,6 +251,10 @@ class Matcher:
 
     def cancel(self) -> None:
         self.client.cancel()
+
+    def _reserved_handle(self, actor: str) -> bool:
+        """A reserved handle is asked only of the demo's recorded networks."""
+        return is_reserved_handle(actor) and not self.settings.replay
 
     def _fail(self, source: str, error: Exception) -> None:
         """Say a source's failure once."""
@@ -424,13 +439,13 @@ class Matcher:
             self._check_mastodon(mastodon, handles, conflicts, following, followers, progress, publish)
         )
         try:
-            profiles = await self._profiles([actor for actor in bluesky if not is_reserved_handle(actor)])
+            profiles = await self._profiles([actor for actor in bluesky if not self._reserved_handle(actor)])
         finally:
             if self.confirmed_bluesky is not None:
                 self.confirmed_bluesky.set()  # the directory's Bluesky accounts are known: anchors for ties
         for actor, owners in bluesky.items():
             profile = profiles.get(actor)
-            unverified = is_reserved_handle(actor)
+            unverified = self._reserved_handle(actor)
             if unverified:
                 profile = Profile(did="", handle=actor, display_name="", description="", avatar="")
             if profile is None or profile.hidden:
@@ -484,7 +499,7 @@ class Matcher:
             nonlocal done
             failed = False
             account = None
-            if not is_reserved(address):
+            if not (is_reserved(address) and not self.settings.replay):
                 try:
                     account = await self.mastodon.lookup(address)
                 except SOURCE_FAILURES as error:

@@ -32,7 +32,7 @@ from .follow.page import (
     sign_in_failure,
 )
 from .graph import PersonGraph
-from .matching import Match, Matcher, Settings, estimate_seconds
+from .matching import Match, Matcher, Settings, estimate_seconds, fetcher_for
 from .net import PoliteClient
 from .notices import ArchiveError, Notice
 from .protocol import FollowConnections, MastodonConnection, Network
@@ -126,7 +126,7 @@ class Session:
         parsed = Settings.from_json(settings)
         if parsed.keep_responses:
             await self.responses.keep_on_device()
-        self.matcher = Matcher(parsed, PoliteClient(cache=self.responses))
+        self.matcher = Matcher(parsed, PoliteClient(fetcher=fetcher_for(parsed), cache=self.responses))
 
         def publish_matches(matches: list[Match]) -> None:
             publish(json.dumps([m.to_json() for m in matches], ensure_ascii=False))

@@ -21,6 +21,7 @@ from pyscript_app.matching import Settings
 from .catalogs import po_path, python_msgids, remembered_checked_catalog, shipped_languages, shown_path
 from .compress import precompress_site
 from .config import Config
+from .demo_networks import APPVIEW, AVATAR_ORIGIN, DEMO_AVATARS, DEMO_NETWORKS
 from .errors import BuildError
 from .guide import GuidePage, load_page, render_markdown
 from .languages import Language, Translator
@@ -281,7 +282,20 @@ class SiteWriter:
             "demo": {
                 "archive": relative_url(folder, DEMO_ARCHIVE) if runtime and runtime.demo_archive else "",
                 "directory": relative_url(folder, DEMO_DIRECTORY) if runtime and runtime.demo_claims else "",
+                **self._demo_networks(runtime, folder),
             },
+        }
+
+    @staticmethod
+    def _demo_networks(runtime: RuntimeAssets | None, folder: str) -> dict[str, str]:
+        """Where the sample's recorded networks are (see sitebuild/demo_networks.py); {} without them."""
+        if not (runtime and runtime.demo_networks and runtime.demo_claims and runtime.demo_archive):
+            return {}
+        return {
+            "networks": relative_url(folder, DEMO_NETWORKS),
+            "avatars": relative_url(folder, DEMO_AVATARS),
+            "avatarOrigin": AVATAR_ORIGIN,
+            "appview": APPVIEW,
         }
 
     def _follow_settings(self) -> dict[str, str]:

@@ -23,6 +23,7 @@ from pathlib import Path
 from pyscript_app.directory import ClaimError, compile_directory, read_claims
 
 from .config import Config
+from .demo_networks import write_demo_networks
 from .errors import BuildError
 from .precompile import compiled_app, trimmed_stdlib
 
@@ -59,6 +60,7 @@ class RuntimeAssets:
     lock_info: dict[str, str]
     demo_archive: Path | None = None
     demo_claims: Path | None = None
+    demo_networks: Path | None = None
 
 
 def cache_dir(config: Config) -> Path:
@@ -209,7 +211,7 @@ def prepare_runtime(config: Config) -> RuntimeAssets | None:
     data = compiled_app(source, stdlib_zip, app_zip(config))
     digest = hashlib.sha256(data).hexdigest()[:10]
     app_name = f"assets/app/pyscript_app-{digest}.zip"
-    demo_keys = ("demo_archive", "demo_claims")
+    demo_keys = ("demo_archive", "demo_claims", "demo_networks")
     demo = {key: config.root / str(config.extra[key]) for key in demo_keys if config.extra.get(key)}
     for key, path in demo.items():
         if not path.exists():
@@ -224,6 +226,7 @@ def prepare_runtime(config: Config) -> RuntimeAssets | None:
         lock_info=lock_info,
         demo_archive=demo.get("demo_archive"),
         demo_claims=demo.get("demo_claims"),
+        demo_networks=demo.get("demo_networks"),
     )
 
 
@@ -240,6 +243,8 @@ def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
         write_demo_archive(runtime.demo_archive, out / DEMO_ARCHIVE)
     if runtime.demo_claims is not None:
         compile_claims([runtime.demo_claims], out / DEMO_DIRECTORY, "Passerelle demo")
+        if runtime.demo_archive is not None and runtime.demo_networks is not None:
+            write_demo_networks(runtime.demo_networks, runtime.demo_archive, out / DEMO_DIRECTORY, out)
 
 
 def write_demo_archive(folder: Path, target: Path) -> None:

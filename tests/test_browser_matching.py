@@ -166,13 +166,60 @@ def run_the_demo(page: Page, site_url: str) -> None:
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
 
 
-def test_the_sample_archive_runs_the_whole_flow_offline(page: Page, page_log: PageLog, site_url: str) -> None:
+def test_the_sample_archive_shows_what_a_person_will_really_see(page: Page, page_log: PageLog, site_url: str) -> None:
+    """The sample is matched by the real code against the demo's networks, recorded as files of the
+    site: levels with their reasons, ties, a conflict, a choice, a move, avatars; never the internet."""
+    answers: dict[str, int] = {}
+    page.on("response", lambda response: answers.__setitem__(response.url, response.status))
     run_the_demo(page, site_url)
+    expect(page.locator("[data-demo-note]")).to_be_visible()
     found = rows(page)
-    assert len(found) == 11 and {r["network"] for r in found.values()} == {"bluesky", "mastodon"}
-    assert not any("spam" in account or "stranger" in account for account in found)
+    assert not any("spam" in account or "stranger" in account for account in found)  # blocked; not a contact
+    assert found["ada.demo.example"]["confidence"] == found["ada@social.demo.example"]["confidence"] == "high"
+    assert found["elif.demo.example"]["confidence"] == "high"  # her bio names her X handle, and ties
+    assert "elif-yilmaz.demo.example" not in found  # a parody account is left out
+    assert found["hugotanaka84.demo.example"]["confidence"] == "low"
+    assert {found[a]["confidence"] for a in ("dmitri.demo.example", "dkovac.demo.example")} == {"medium"}
+    row = page.locator("[data-testid=match-row][data-account='bruno@mamot.demo.example']")
+    expect(row.locator(".match-reasons")).to_contain_text("bruno@piaille.demo.example")  # moved
+    expect(page.locator("[data-account='dmitri.demo.example'] .match-reasons")).to_contain_text("disagree")
+    expect(page.locator("[data-account='elif.demo.example'] .match-reasons")).to_contain_text("of your contacts")
+    expect(page.locator("[data-account='lena@social.demo.example'] .match-bridge")).to_contain_text("ap.brid.gy")
+    choice = page.get_by_test_id("match-choice")
+    expect(choice).to_have_count(1)
+    expect(choice.get_by_test_id("match-row")).to_have_count(2)
+    low = page.locator("[data-account='hugotanaka84.demo.example'] [data-testid=match-select]")
+    expect(low).not_to_be_checked()
+    # Avatars are the site's own files, all loaded; handles are not links to real profiles.
+    avatars = page.locator("[data-testid=match-row] img.avatar")
+    assert avatars.count() == len(found)
+    for avatar in avatars.all():
+        assert avatar.get_attribute("src").startswith(f"{site_url}assets/demo/avatars/")
+        avatar.scroll_into_view_if_needed()  # (loaded lazily)
+        expect(avatar).to_have_js_property("complete", True)
+        assert avatar.evaluate("image => image.naturalWidth") > 0
+    expect(page.locator("[data-testid=match-row] a.handle")).to_have_count(0)
+    # The follow panel says it follows nobody, and cannot be used.
+    expect(page.get_by_test_id("follow-demo")).to_be_visible()
+    expect(page.get_by_test_id("follow-start")).to_be_disabled()
+    expect(page.get_by_test_id("bluesky-connect")).to_be_disabled()
     origin = site_url.split("/some")[0]
     assert all(url.startswith(origin) for url in page_log.requests), page_log.requests
+    recorded = [url for url in answers if "/assets/demo/networks/" in url]
+    assert len(recorded) > 10 and all(answers[url] == 200 for url in recorded), answers  # every answer recorded
+
+
+def test_an_own_archive_after_the_sample_is_matched_for_real(page: Page, page_log: PageLog, world: dict) -> None:
+    run_the_demo(page, world["url"])
+    expect(page.get_by_test_id("follow-demo")).to_be_visible()
+    before = len(world["log"])
+    page.get_by_test_id("archive-input").set_input_files(world["archive"])
+    expect(page.get_by_test_id("follow-demo")).to_be_hidden()
+    expect(page.get_by_test_id("follow-start")).to_be_enabled()
+    page.get_by_test_id("start-matching").click()
+    expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
+    assert world["log"][before:]  # the configured AppView and servers were asked this time
+    expect(page.locator("[data-demo-note]")).to_be_hidden()
 
 
 def test_a_second_run_refetches_nothing_fresh(page: Page, page_log: PageLog, world: dict) -> None:

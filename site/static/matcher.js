@@ -219,7 +219,10 @@
   ui.dropZone.addEventListener("drop", function (event) {
     event.preventDefault();
     ui.dropZone.classList.remove("dragging");
-    if (!page.dataset.busy || page.dataset.busy === "0") readPicked(entriesFrom(event.dataTransfer.files, false));
+    if (!page.dataset.busy || page.dataset.busy === "0") {
+      leaveDemo();
+      readPicked(entriesFrom(event.dataTransfer.files, false));
+    }
   });
 
   // --- the sample archive ---------------------------------------------------------------------
@@ -232,14 +235,19 @@
         if (!response.ok) throw new Error("HTTP " + response.status);
         const file = new File([await response.blob()], "sample-archive.zip", { type: "application/zip" });
         demoMode = true;
+        following.demo(true);
         await readPicked([{ path: file.name, file: file }]);
       } catch (error) {
         showError({ message: "demoLoadFailed", params: {} });
       }
     });
   }
-  ui.fileInput.addEventListener("change", function () { demoMode = false; }, true);
-  ui.folderInput.addEventListener("change", function () { demoMode = false; }, true);
+  function leaveDemo() {
+    demoMode = false;
+    following.demo(false);
+  }
+  ui.fileInput.addEventListener("change", leaveDemo, true);
+  ui.folderInput.addEventListener("change", leaveDemo, true);
 
   // --- matching ------------------------------------------------------------------------------
   const matching = (function () {
@@ -331,15 +339,19 @@
       cancel.hidden = false;
       progressBox.hidden = false;
       progressText.textContent = translate("stage_directories", { done: 0, total: directories().length });
+      // The sample is matched by the same code against the demo's networks, recorded as files of
+      // this site (sitebuild/demo_networks.py): nothing leaves the site.
+      const demo = demoMode && config.demo.networks;
       const settings = {
-        bluesky_appview: config.settings.bluesky_appview,
+        bluesky_appview: demo ? config.demo.appview : config.settings.bluesky_appview,
         // the site's directories, and apart the ones the person added (never "high" by themselves)
         directories: demoMode ? directories() : config.settings.directories.map(absolute),
         added_directories: demoMode ? [] : extraDirectories.slice(),
-        mastodon_instance_urls: config.settings.mastodon_instance_urls,
-        look_up_names: !demoMode,
+        mastodon_instance_urls: demoMode ? {} : config.settings.mastodon_instance_urls,
+        look_up_names: !demoMode || Boolean(demo),
         directories_only: directoriesOnly.checked,
-        keep_responses: keptOnDevice,
+        keep_responses: keptOnDevice && !demoMode,
+        replay: demo ? absolute(config.demo.networks) : "",
       };
       const started = generation;
       performance.mark("passerelle:matching-start");
@@ -412,6 +424,14 @@
       return translate("reason_" + reason, { count: count });
     }
 
+    // An https picture; the sample's are files of this site, named in its recorded answers as
+    // config.demo.avatarOrigin (a reserved domain, never requested).
+    function avatarSource(url) {
+      const origin = config.demo.avatarOrigin;
+      if (demoMode && origin && url.indexOf(origin) === 0) return absolute(config.demo.avatars + url.slice(origin.length));
+      return /^https:\/\//.test(url) ? url : "";
+    }
+
     function render(match, key) {
       const item = element("li", "match-row");
       item.setAttribute("data-testid", "match-row");
@@ -436,7 +456,8 @@
       avatar.height = 48;
       avatar.loading = "lazy";
       avatar.referrerPolicy = "no-referrer";
-      if (/^https:\/\//.test(match.avatar)) avatar.src = match.avatar; else avatar.classList.add("empty");
+      const picture = avatarSource(match.avatar);
+      if (picture) avatar.src = picture; else avatar.classList.add("empty");
       item.appendChild(avatar);
       const body = element("div", "match-body");
       const title = element("p", "match-title");
@@ -444,7 +465,7 @@
       name.dir = "auto";  // a stranger's name, in any script: its own direction, isolated
       title.appendChild(name);
       title.appendChild(document.createTextNode(" "));
-      if (/^https:\/\//.test(match.url)) {
+      if (/^https:\/\//.test(match.url) && !demoMode) {  // the sample's people are fictional: no link
         const link = element("a", "handle", "@" + match.account);
         link.dir = "ltr";
         link.href = match.url;
@@ -779,6 +800,7 @@
   async function forgetEverything() {
     generation++;
     keptOnDevice = false;
+    leaveDemo();
     matching.forgotten();
     try {
       await storage("readwrite", function (store) { store.delete(CHOICES); store.delete(LAST_RUN); return store.delete(KEY); });
@@ -1300,7 +1322,16 @@
       doneBox.hidden = true;
     });
     cancelButton.addEventListener("click", function () { ask("follow-cancel"); });
-    return { offer: offer, stateOf: stateOf, showState: showState, showNotice: showNotice, sendSigned: sendSigned,
+
+    // The sample's people are fictional: the panel shows how following works and follows nobody.
+    function demo(on) {
+      $("[data-testid=follow-demo]").hidden = !on;
+      section.querySelectorAll("form.connect input, form.connect button, [data-testid=follow-start]").forEach(function (control) {
+        control.disabled = on;
+      });
+    }
+
+    return { offer: offer, demo: demo, stateOf: stateOf, showState: showState, showNotice: showNotice, sendSigned: sendSigned,
       comeBack: comeBack, forget: forget, connections: connections, archive: archive, blueskySession: function () { return bluesky.session; } };
   })();
 

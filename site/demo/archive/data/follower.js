@@ -34,5 +34,11 @@ window.YTD.follower.part0 = [
       "accountId" : "1700000000000000112",
       "userLink" : "https://twitter.com/intent/user?user_id=1700000000000000112"
     }
+  },
+  {
+    "follower" : {
+      "accountId" : "1700000000000000113",
+      "userLink" : "https://twitter.com/intent/user?user_id=1700000000000000113"
+    }
   }
 ]

@@ -25,7 +25,7 @@ window.__THAR_CONFIG = {
         {
           "fileName": "data/follower.js",
           "globalName": "YTD.follower.part0",
-          "count": "6"
+          "count": "7"
         }
       ]
     },
@@ -34,7 +34,7 @@ window.__THAR_CONFIG = {
         {
           "fileName": "data/tweets.js",
           "globalName": "YTD.tweets.part0",
-          "count": "0"
+          "count": "8"
         }
       ]
     }

@@ -268,6 +268,50 @@ window.YTD.tweets.part0 = [
       "edit_info" : {
         "initial" : {
           "editTweetIds" : [
+            "1710000000000000006"
+          ],
+          "editableUntil" : "2023-02-18T20:15:15.000Z"
+        }
+      },
+      "retweeted" : false,
+      "source" : "<a href=\"https://mobile.twitter.com\" rel=\"nofollow\">Twitter Web App</a>",
+      "entities" : {
+        "hashtags" : [],
+        "symbols" : [],
+        "user_mentions" : [
+          {
+            "name" : "Hugo Tanaka",
+            "screen_name" : "hugo_t",
+            "indices" : [
+              "0",
+              "7"
+            ],
+            "id_str" : "1700000000000000110",
+            "id" : "1700000000000000110"
+          }
+        ],
+        "urls" : []
+      },
+      "display_text_range" : [
+        "0",
+        "120"
+      ],
+      "favorite_count" : "1",
+      "id_str" : "1710000000000000006",
+      "truncated" : false,
+      "retweet_count" : "0",
+      "id" : "1710000000000000006",
+      "created_at" : "Sun Feb 19 10:02:41 +0000 2023",
+      "favorited" : false,
+      "full_text" : "@hugo_t see you at the station market on Saturday",
+      "lang" : "en"
+    }
+  },
+  {
+    "tweet" : {
+      "edit_info" : {
+        "initial" : {
+          "editTweetIds" : [
             "1710000000000000050"
           ],
           "editableUntil" : "2023-02-18T20:15:15.000Z"
