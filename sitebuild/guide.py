@@ -188,8 +188,12 @@ def load_page(path: Path) -> GuidePage:
 # Where a guide link or image may point: pages and assets of the site, secure web pages, e-mail,
 # and anchors. Anything else (javascript:, data:, http:, relative paths) is refused at build time.
 LINK_SCHEMES = ("page:", "asset:", "https:", "mailto:", "#")
-IMAGE_SCHEMES = ("asset:",)  # a guide image never loads from another origin
-INTERNAL_SCHEMES = ("page:", "asset:")
+# A guide image never loads from another origin; ``picture:NAME`` is one of the site's own drawn
+# pictures (site/templates/pictures/NAME.html), inlined with its words translated.
+IMAGE_SCHEMES = ("asset:", "picture:")
+INTERNAL_SCHEMES = ("page:", "asset:", "picture:")
+# How a picture alone in its paragraph comes out of Markdown: replaced by the drawing (render.py).
+PICTURE = re.compile(r'<p><img alt="(?P<caption>[^"]*)" src="picture:(?P<name>[a-z0-9-]+)"\s*/?></p>')
 
 
 def disallowed_target(attribute: str, value: str) -> bool:

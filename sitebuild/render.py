@@ -6,12 +6,13 @@ import hashlib
 import json
 import logging
 import posixpath
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
 from markupsafe import Markup
 from markupsafe import escape as escape_html
 
@@ -23,7 +24,7 @@ from .compress import precompress_site
 from .config import Config
 from .demo_networks import APPVIEW, AVATAR_ORIGIN, DEMO_AVATARS, DEMO_NETWORKS
 from .errors import BuildError
-from .guide import GuidePage, load_page, render_markdown
+from .guide import PICTURE, GuidePage, load_page, render_markdown
 from .languages import Language, Translator
 from .oauth_client import (
     CALLBACK_PAGE,
@@ -199,11 +200,32 @@ class SiteWriter:
             if scheme == "page":
                 key, hash_, anchor = rest.partition("#")
                 return url(key, hash_ + anchor)
+            if scheme == "picture":
+                return target  # drawn in place by _with_pictures
             return asset(rest)
 
         return resolve
 
     # -- pages --------------------------------------------------------------------------------
+
+    def _with_pictures(self, html: str, language: Language) -> str:
+        """Each ``![caption](picture:NAME)`` paragraph becomes that drawing, its words translated
+        (gettext is installed for ``language``) and mirrored in a right-to-left language."""
+
+        def draw(found: re.Match[str]) -> str:
+            name = found["name"]
+            try:
+                template = self.env.get_template(f"pictures/{name}.html")
+            except TemplateNotFound:
+                raise BuildError(f"unknown picture '{name}' (no site/templates/pictures/{name}.html)") from None
+            caption_id = f"picture-{name}"
+            drawing = template.render(rtl=language.direction == "rtl", caption_id=caption_id)
+            return (
+                f'<figure class="picture" data-testid="picture" data-picture="{name}">{drawing}'
+                f'<figcaption id="{caption_id}">{found["caption"]}</figcaption></figure>'
+            )
+
+        return PICTURE.sub(draw, html)
 
     def _title(self, key: str, gettext) -> str:
         page = self.sources.pages.get(key)
@@ -221,7 +243,7 @@ class SiteWriter:
         if page is not None:
             resolve = self._resolver(url, asset)
             try:
-                body = Markup(render_markdown(page.translated_body(gettext), resolve))
+                body = Markup(self._with_pictures(render_markdown(page.translated_body(gettext), resolve), language))
             except BuildError as error:
                 raise BuildError(f"{page.path} ({language.code}): {error}") from None
             meta = {name: gettext(message.text) for name, message in page.meta.items()}
