@@ -304,6 +304,8 @@ class Generator:
             variant = rng.choice(
                 [f"{stem}{rng.randint(1, 99)}", f"{stem}{stem[-1]}", f"{first}-{last}{rng.randint(1, 9)}"]
             )
+            if self.label(variant).replace("-", "") == self.label(h).replace("-", ""):  # the same digits again
+                variant += "0"
             handle = self.take(f"{self.label(variant)}.bsky.social", fallback_digits=True)
             made.append(self.add_bluesky(handle, account.name, rng.choice(PLAIN_BIOS), kind="lookalike"))
         if account.popular and rng.random() < 0.4:

@@ -23,7 +23,7 @@ class Figures(HTMLParser):
         super().__init__()
         self.pictures: dict[str, dict[str, list]] = {}
         self.current: dict[str, list] | None = None
-        self.depth = 0
+        self.in_value = False  # inside a dir="ltr" box: a file name or an address, never translated
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
@@ -31,13 +31,17 @@ class Figures(HTMLParser):
             self.current = self.pictures[str(found["data-picture"])] = {"boxes": [], "words": []}
         elif self.current is not None and tag in ("rect", "foreignobject") and "data-in-address" not in found:
             self.current["boxes"].append((float(found["x"] or 0), float(found["width"] or 0)))
+        elif tag == "div":
+            self.in_value = found.get("dir") == "ltr"
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "figure":
             self.current = None
+        elif tag == "div":
+            self.in_value = False
 
     def handle_data(self, data: str) -> None:
-        if self.current is not None and data.strip():
+        if self.current is not None and data.strip() and not self.in_value:
             self.current["words"].append(data.strip())
 
 
