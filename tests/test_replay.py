@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from pyscript_app._compat import Response
 from pyscript_app.replay import canonical_url, replay_name, replaying
 from sitebuild.demo_networks import APPVIEW, AVATAR_ORIGIN, avatar_svg, load_world, record
 from sitebuild.runtime import compile_claims
+from tests.follow_helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "site" / "demo"
@@ -32,8 +32,8 @@ def test_other_origins_are_read_from_the_recording_and_the_site_as_it_is() -> No
         return Response(200, b"{}")
 
     fetcher = replaying("http://127.0.0.1:8000/site/assets/demo/networks", fetch)
-    asyncio.run(fetcher("https://appview.demo.example/xrpc/x?a=1", 5.0, 100))
-    asyncio.run(fetcher("http://127.0.0.1:8000/site/directory/manifest.json", 5.0, 100))
+    run(fetcher("https://appview.demo.example/xrpc/x?a=1", 5.0, 100))
+    run(fetcher("http://127.0.0.1:8000/site/directory/manifest.json", 5.0, 100))
     assert asked == [
         "http://127.0.0.1:8000/site/assets/demo/networks/" + replay_name("https://appview.demo.example/xrpc/x?a=1"),
         "http://127.0.0.1:8000/site/directory/manifest.json",
