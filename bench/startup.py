@@ -37,8 +37,9 @@ from bench.archive_read import make_archive  # noqa: E402
 from sitebuild.config import load_config  # noqa: E402
 from sitebuild.render import build_site  # noqa: E402
 from sitebuild.runtime import cache_dir  # noqa: E402
+from sitebuild.security import security_headers  # noqa: E402
 from sitebuild.serve import make_server  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, CONTENT_SECURITY_POLICY  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 SLOW_LINK_BYTES_PER_SECOND = 10_000_000 / 8  # a 10 Mbit/s connection
 
@@ -75,7 +76,7 @@ class CountingWriter:
 
 
 def counting_server(directory: Path, counter: ByteCounter):
-    server = make_server(directory, 0, headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY})
+    server = make_server(directory, 0, headers=security_headers(load_config(ROOT)))
     base_class = server.RequestHandlerClass.func
 
     class Counting(base_class):
