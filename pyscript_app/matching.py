@@ -309,6 +309,7 @@ class Matcher:
                 )
         except CancelRequestedError:
             cancelled = True
+        self._doubt_conflicts()
         matches = sorted(self.found.values(), key=lambda m: (CONFIDENCE_ORDER[m.confidence], m.x_handle, m.network))
         stats = {
             "relations": len(relations),
@@ -676,6 +677,19 @@ class Matcher:
             for m in self.found.values()
             if m.network == "bluesky" and m.did and m.confidence == "high" and not m.unverified
         ]
+
+    def _doubt_conflicts(self) -> None:
+        """Directories that give one contact several accounts on one network: at most one of them
+        is theirs, so none is followed without a look (low: never pre-selected). One left (the
+        others gone) keeps its level, with the conflict still shown."""
+        claimed: dict[tuple[str, str], list[Match]] = defaultdict(list)
+        for match in self.found.values():
+            if "conflict" in match.reasons:
+                claimed[(match.x_id, match.network)].append(match)
+        for matches in claimed.values():
+            if len(matches) > 1:
+                for match in matches:
+                    match.confidence = "low"
 
     def _publish(self, publish: Publish) -> None:
         """Hand the page the matches that are new or changed since the last time, never all again."""

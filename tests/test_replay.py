@@ -6,8 +6,20 @@ import json
 from pathlib import Path
 
 from pyscript_app._compat import Response
+from pyscript_app.archive import read_archive
+from pyscript_app.matching import Matcher, Settings
+from pyscript_app.net import PoliteClient
 from pyscript_app.replay import canonical_url, replay_name, replaying
-from sitebuild.demo_networks import APPVIEW, AVATAR_ORIGIN, avatar_svg, load_world, record
+from sitebuild.demo_networks import (
+    APPVIEW,
+    AVATAR_ORIGIN,
+    DEMO_NETWORKS,
+    SITE,
+    Recorder,
+    avatar_svg,
+    load_world,
+    record,
+)
 from sitebuild.runtime import compile_claims
 from tests.follow_helpers import run
 
@@ -57,3 +69,19 @@ def test_an_avatar_shows_initials_and_escapes_them() -> None:
     picture = avatar_svg("Inês Costa", "ines.demo.example")
     assert ">IC</text>" in picture and picture.startswith("<svg")
     assert "&lt;" in avatar_svg("<script> x", "a")
+
+
+def test_the_sample_shows_each_kind_of_suggestion(tmp_path: Path) -> None:
+    """What the demo teaches, by the real matcher: levels, a conflict left to the person, a move."""
+    compile_claims([DEMO / "claims.jsonl"], tmp_path / "directory", "demo")
+    recorder = Recorder(load_world(DEMO / "networks.json"), tmp_path / "directory")
+    settings = Settings(bluesky_appview=APPVIEW, directories=[SITE + "directory/"], replay=SITE + DEMO_NETWORKS)
+    report = run(Matcher(settings, PoliteClient(fetcher=recorder.fetch)).run(read_archive([DEMO / "archive"])))
+    level = {m.account: m.confidence for m in report.matches}
+    assert level["ada.demo.example"] == level["elif.demo.example"] == "high"
+    # two directories' accounts for one contact: at most one is theirs, neither is pre-selected
+    assert level["dmitri.demo.example"] == level["dkovac.demo.example"] == "low"
+    assert level["hugotanaka84.demo.example"] == "low"
+    assert "spam.demo.example" not in level and report.stats["excluded"] == 1  # blocked
+    moved = next(m for m in report.matches if m.account == "bruno@mamot.demo.example")
+    assert moved.moved_from == "bruno@piaille.demo.example" and "moved" in moved.reasons
