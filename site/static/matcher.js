@@ -836,6 +836,7 @@
     ui.savedText.textContent = translate("savedOn", { date: date });
     ui.saved.hidden = false;
     $("[data-testid=restore-saved]").onclick = async function () {
+      leaveDemo();
       resetResult();
       keptOnDevice = true;
       ui.saved.hidden = true;
