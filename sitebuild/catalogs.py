@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.catalog import Catalog
@@ -30,6 +31,10 @@ DOMAIN = "messages"
 # js_text: a template string handed to JavaScript as is, its %(name)s placeholders filled there.
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "js_text": None}
 TEMPLATE_OPTIONS = {"trimmed": "true", "extensions": "jinja2.ext.i18n"}
+# Jinja's extractor, as Babel's extract() calls it. Their annotations disagree (Babel describes a
+# method's results as its own output tuples; Jinja yields the (lineno, funcname, message, comments)
+# tuples extract() really unpacks), so it is handed over untyped.
+TEMPLATE_EXTRACTOR = cast(Any, babel_extract)
 
 
 def po_path(config: Config, code: str) -> Path:
@@ -61,16 +66,16 @@ def _relative(config: Config, path: Path) -> str:
         return path.as_posix()
 
 
-def _template_messages(config: Config) -> Iterator[tuple[str, int, str | tuple[str, str], list[str]]]:
+def _template_messages(config: Config) -> Iterator[tuple[str, int, str | tuple[str, ...], list[str]]]:
     for path in sorted(config.templates_dir.rglob("*.html")):
         with path.open("rb") as handle:
             for lineno, message, comments, _context in extract(
-                babel_extract, handle, KEYWORDS, ("Translators:",), TEMPLATE_OPTIONS, True
+                TEMPLATE_EXTRACTOR, handle, KEYWORDS, ("Translators:",), TEMPLATE_OPTIONS, True
             ):
                 yield _relative(config, path), lineno, message, comments
 
 
-def _python_messages(config: Config) -> Iterator[tuple[str, int, str | tuple[str, str], list[str]]]:
+def _python_messages(config: Config) -> Iterator[tuple[str, int, str | tuple[str, ...], list[str]]]:
     for pattern in config.extract_python:
         for path in sorted(config.root.glob(pattern)):
             with path.open("rb") as handle:
@@ -364,14 +369,22 @@ def check_catalog_file(path: Path, shown_as: str, code: str) -> list[Problem]:
     return checked_catalog(path, shown_as, code)[1]
 
 
+def _forms(text: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """A translated message's id or string as its forms (a plural has several)."""
+    if isinstance(text, tuple):
+        return text
+    assert isinstance(text, str), text  # read_po reads a str or a tuple; a translated message has no None
+    return (text,)
+
+
 def catalog_problems(catalog: Catalog, shown_as: str) -> list[Problem]:
     """What the rules of ``i18n check`` find wrong in the translated messages of a catalog."""
     problems = []
     for message in catalog:
         if not message.id or not is_translated(message):
             continue
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids = _forms(message.id)
+        strings = _forms(message.string)
         for index, string in enumerate(strings):
             msgid = ids[min(index, len(ids) - 1)]
             for text in message_problems(msgid, string):

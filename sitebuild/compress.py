@@ -36,12 +36,13 @@ def gzip_bytes(data: bytes) -> bytes:
 
 
 def brotli_bytes(data: bytes) -> bytes:
-    return brotli.compress(data, quality=11)
+    result: bytes = brotli.compress(data, quality=11)  # brotli has no type hints
+    return result
 
 
 def compressors() -> dict[str, Callable[[bytes], bytes]]:
     """File suffix -> compressor; Brotli only when its package is installed."""
-    found = {".gz": gzip_bytes}
+    found: dict[str, Callable[[bytes], bytes]] = {".gz": gzip_bytes}
     if brotli is not None:
         found = {".br": brotli_bytes, **found}
     else:

@@ -47,7 +47,8 @@ def _table_from(path: Path) -> dict[str, Any]:
         raise BuildError(f"{path}: configuration file not found") from None
     except tomllib.TOMLDecodeError as error:
         raise BuildError(f"{path}: not valid TOML: {error}") from None
-    return data.get("tool", {}).get("passerelle", data if "tool" not in data else {})
+    table: dict[str, Any] = data.get("tool", {}).get("passerelle", data if "tool" not in data else {})
+    return table
 
 
 def _apply(config: Config, table: dict[str, Any], base: Path, origin: Path) -> Config:

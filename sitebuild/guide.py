@@ -155,7 +155,7 @@ def split_markdown(body: str, first_line: int = 1) -> list[Piece]:
         else:
             item = LIST_ITEM.match(line)
             quote = QUOTE.match(line)
-            prefix, text = (item or quote).groups() if (item or quote) else ("", line.strip())
+            prefix, text = marked.groups() if (marked := item or quote) else ("", line.strip())
             words = [text.strip()]
             i += 1
             while i < len(lines) and not _is_block_start(lines[i]):
@@ -202,7 +202,7 @@ def disallowed_target(attribute: str, value: str) -> bool:
     return not value.strip().lower().startswith(allowed)
 
 
-class _LinkVisitor(Treeprocessor):
+class _LinkVisitor(Treeprocessor):  # type: ignore[misc]  # Markdown has no type hints: its classes are Any
     """Hands every ``href`` and ``src`` of the rendered tree to ``visit``, which returns the value to keep."""
 
     def __init__(self, md: markdown.Markdown, visit: Callable[[str, str], str]) -> None:
@@ -217,7 +217,7 @@ class _LinkVisitor(Treeprocessor):
                     element.set(attribute, self.visit(attribute, value))
 
 
-class _SafeExtension(Extension):
+class _SafeExtension(Extension):  # type: ignore[misc]  # Markdown has no type hints: its classes are Any
     """No raw HTML (it is shown as text); every link and image source goes through ``visit``."""
 
     def __init__(self, visit: Callable[[str, str], str]) -> None:
@@ -247,7 +247,8 @@ class _Converter:
     def convert(self, source: str, visit: Callable[[str, str], str]) -> str:
         self.extension.visitor.visit = visit
         try:
-            return self.markdown.reset().convert(source)
+            html: str = self.markdown.reset().convert(source)
+            return html
         finally:
             self.extension.visitor.visit = lambda attribute, value: value
 

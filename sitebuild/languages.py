@@ -44,7 +44,7 @@ class Translator:
         expression = self.catalog.plural_expr if self.catalog is not None else "(n != 1)"
         self._plural: Callable[[int], int] = gettext_module.c2py(expression)
 
-    def _lookup(self, msgid: str) -> str | tuple[str, ...] | None:
+    def _lookup(self, msgid: str) -> str | tuple[str, ...] | list[str] | None:
         if self.catalog is None:
             return None
         message = self.catalog.get(msgid)

@@ -8,8 +8,10 @@ import logging
 import posixpath
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, cast
 from xml.sax.saxutils import escape, quoteattr
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, TemplateNotFound
@@ -79,6 +81,27 @@ class EscapedTranslations:
 
     def npgettext(self, context: str, singular: str, plural: str, n: int) -> Markup:
         return self.ngettext(singular, plural, n)
+
+
+class _I18nEnvironment(Protocol):
+    """What Jinja's i18n extension adds to an environment at run time (its annotations do not say so)."""
+
+    def install_gettext_translations(self, translations: EscapedTranslations, newstyle: bool | None = None) -> None: ...
+
+
+def install_translations(env: Environment, translations: EscapedTranslations) -> None:
+    """Make ``translations`` the gettext of the environment's templates (new-style gettext)."""
+    cast(_I18nEnvironment, env).install_gettext_translations(translations, newstyle=True)
+
+
+class PageUrl(Protocol):
+    """A page's address relative to the page being written, with an optional ``#anchor``."""
+
+    def __call__(self, key: str, anchor: str = "") -> str: ...
+
+
+AssetUrl = Callable[[str], str]
+Gettext = Callable[[str], str]
 
 
 def read_translators(config: Config) -> dict[str, Translator]:
@@ -181,7 +204,7 @@ class SiteWriter:
 
     # -- URLs ---------------------------------------------------------------------------------
 
-    def url_maker(self, language: Language, folder: str):
+    def url_maker(self, language: Language, folder: str) -> tuple[PageUrl, AssetUrl]:
         def url(key: str, anchor: str = "") -> str:
             if key not in self.config.pages:
                 raise BuildError(f"link to unknown page '{key}' (known: {', '.join(self.config.pages)})")
@@ -194,7 +217,7 @@ class SiteWriter:
 
         return url, asset
 
-    def _resolver(self, url, asset):
+    def _resolver(self, url: PageUrl, asset: AssetUrl) -> Callable[[str], str]:
         def resolve(target: str) -> str:
             scheme, _, rest = target.partition(":")
             if scheme == "page":
@@ -227,14 +250,14 @@ class SiteWriter:
 
         return PICTURE.sub(draw, html)
 
-    def _title(self, key: str, gettext) -> str:
+    def _title(self, key: str, gettext: Gettext) -> str:
         page = self.sources.pages.get(key)
         if page is None:
             return gettext("Find your contacts") if key == "match" else key
         meta = page.meta.get("nav_title") or page.meta["title"]
         return gettext(meta.text)
 
-    def _context(self, language: Language, key: str, folder: str, translator: Translator) -> dict:
+    def _context(self, language: Language, key: str, folder: str, translator: Translator) -> dict[str, Any]:
         url, asset = self.url_maker(language, folder)
         gettext = translator.gettext
         page = self.sources.pages.get(key)
@@ -282,7 +305,7 @@ class SiteWriter:
             "incomplete": False,
         }
 
-    def _runtime_context(self, folder: str, gettext) -> dict:
+    def _runtime_context(self, folder: str, gettext: Gettext) -> dict[str, Any]:
         """Where an app page finds Pyodide and the app, and the translations of the app's messages."""
         runtime = self.sources.runtime
         extra = self.config.extra
@@ -344,7 +367,7 @@ class SiteWriter:
         }
 
     @staticmethod
-    def _runtime_files(runtime: RuntimeAssets | None) -> dict:
+    def _runtime_files(runtime: RuntimeAssets | None) -> dict[str, Any]:
         """What the worker needs to start Pyodide from verified bytes (see matcher-worker.js)."""
         if runtime is None:
             return {}
@@ -360,7 +383,7 @@ class SiteWriter:
         """One page; rendered again with the notice when a message fell back to the source."""
         translator = self.sources.translators[language.code]
         translator.missing.clear()
-        self.env.install_gettext_translations(EscapedTranslations(translator), newstyle=True)
+        install_translations(self.env, EscapedTranslations(translator))
         folder = page_path(language, key, self.home)
         template = self.env.get_template("page.html" if key in self.sources.pages else f"{key}.html")
         context = self._context(language, key, folder, translator)
@@ -378,7 +401,7 @@ class SiteWriter:
             translator = self.sources.translators[language.code]
             entries.append((language, translator.gettext(tagline), f"{language.slug}/"))
         source = self.sources.translators[self.config.source_language]
-        self.env.install_gettext_translations(EscapedTranslations(source), newstyle=True)
+        install_translations(self.env, EscapedTranslations(source))
         return self.env.get_template("chooser.html").render(
             entries=entries,
             csp=self.csp,

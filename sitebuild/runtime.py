@@ -133,7 +133,8 @@ def file_integrity(path: Path) -> str:
     return integrity_of(path.read_bytes(), SRI_ALGORITHM)
 
 
-def read_stamp(folder: Path) -> dict:
+def read_stamp(folder: Path) -> dict[str, object]:
+    """The extracted folder's stamp (its tarball's integrity and its files' digests); {} when unreadable."""
     try:
         stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):

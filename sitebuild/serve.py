@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 MIME_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -27,6 +28,8 @@ MIME_TYPES = {
     ".xml": "application/xml",
     ".txt": "text/plain; charset=utf-8",
 }
+# Python's own map with the site's types on top, as the handler reads it (shared by every request).
+EXTENSIONS_MAP = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
 # Precompressed variants written by the build, in order of preference.
 ENCODINGS = (("br", ".br"), ("gzip", ".gz"))
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -73,10 +76,10 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files with explicit MIME types, precompressed variants, cache headers, the site's security
     headers, and no directory listings."""
 
-    extensions_map: ClassVar[dict[str, str]] = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
+    extensions_map = EXTENSIONS_MAP
     extra_headers: ClassVar[dict[str, str]] = {}
 
-    def send_head(self):
+    def send_head(self) -> io.BytesIO | BinaryIO | None:
         self.variant: tuple[str, str] | None = None
         self.plain_path = self.requested_file()
         if self.plain_path is not None:
@@ -94,9 +97,12 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
         variant = getattr(self, "variant", None)
         return variant[1] if variant else super().translate_path(path)
 
-    def guess_type(self, path) -> str:
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
         variant = getattr(self, "variant", None)
-        return super().guess_type(self.plain_path if variant else path)
+        if variant:
+            assert self.plain_path is not None  # a variant is only chosen for a file that exists
+            path = self.plain_path
+        return super().guess_type(path)
 
     def end_headers(self) -> None:
         for name, value in self.response_headers().items():
@@ -116,7 +122,7 @@ class SiteHandler(http.server.SimpleHTTPRequestHandler):
             headers["Cache-Control"] = cache_control(self.path)
         return headers
 
-    def list_directory(self, path):
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(404, "Not found")
         return None
 
@@ -134,6 +140,7 @@ def serve(directory: Path, port: int, headers: Mapping[str, str] | None = None) 
     """Serve ``directory`` until interrupted."""
     server = make_server(directory, port, headers=headers)
     host, bound_port = server.server_address[:2]
+    assert isinstance(host, str)  # an internet socket's address is (host, port), the host as text
     print(f"Serving {directory} at http://{host}:{bound_port}/ (Ctrl+C to stop)", flush=True)
     try:
         server.serve_forever()
