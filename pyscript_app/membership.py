@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -135,21 +134,29 @@ class MembershipFilter:
 
 
 def build(x_ids: Iterable[str], seed: bytes | None = None) -> MembershipFilter:
-    """The filter of these ids. A seed that cannot be used (the peeling fails, rarely) is replaced
-    by a fresh random one; after a few, the table grows by a segment."""
-    ids = list(set(x_ids))
+    """The filter of these ids. Without a ``seed``, it is drawn from the ids themselves, so the same
+    directory builds the same files; a seed that cannot be used (the peeling fails, rarely) is
+    replaced by the next one drawn; after a few, the table grows by a segment."""
+    ids = sorted(set(x_ids))
     size = len(ids)
     length = segment_length_for(size)
     count = segment_count_for(size, length)
     attempt = 0
     while True:
-        seed = seed if seed is not None else os.urandom(8)
+        seed = seed if seed is not None else _seed_for(ids, attempt)
         built = _try_build(ids, seed, length, count)
         if built is not None:
             return built
         seed, attempt = None, attempt + 1
         if attempt % SEEDS_PER_SIZE == 0:
             count += 1
+
+
+def _seed_for(ids: list[str], attempt: int) -> bytes:
+    """A seed that depends only on the (sorted) ids and the attempt's number."""
+    digest = hashlib.blake2b(attempt.to_bytes(4, "big"), digest_size=8)
+    digest.update("\n".join(ids).encode("ascii", "replace"))
+    return digest.digest()
 
 
 def _try_build(ids: list[str], seed: bytes, length: int, count: int) -> MembershipFilter | None:

@@ -254,3 +254,11 @@ def test_a_directory_the_person_adds_is_never_high_by_itself(tmp_path: Path) -> 
     impostor_match = next(m for m in report.matches if m.x_id == LISTED[4])
     assert impostor_match.source == f"{impostor}/"  # shown by its address, not the name it gives itself
     assert not report.failures
+
+
+def test_the_same_directory_builds_the_same_filter() -> None:
+    """The seed comes from the ids: a rebuild (in any order) writes the same bytes; other ids, another seed."""
+    ids = [str(10**18 + n * 7919) for n in range(5_000)]
+    first = membership.build(ids)
+    assert membership.build(list(reversed(ids)) + ids[:10]).to_bytes() == first.to_bytes()
+    assert membership.build(ids[1:]).seed != first.seed
