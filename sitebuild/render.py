@@ -248,7 +248,10 @@ class SiteWriter:
                 f'<figcaption id="{caption_id}">{found["caption"]}</figcaption></figure>'
             )
 
-        return PICTURE.sub(draw, html)
+        drawn = PICTURE.sub(draw, html)
+        if 'src="picture:' in drawn:
+            raise BuildError("a picture must be alone in its paragraph: ![caption](picture:NAME)")
+        return drawn
 
     def _title(self, key: str, gettext: Gettext) -> str:
         page = self.sources.pages.get(key)

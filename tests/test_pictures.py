@@ -85,12 +85,21 @@ def test_japanese_pictures_are_in_japanese(built_site: Path) -> None:
     assert words and all(re.search("[\u3040-\u30ff\u4e00-\u9fff]", w) for w in words if not w.isdigit())
 
 
-def test_an_unknown_picture_stops_the_build(config: Config, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("markdown", "problem"),
+    [
+        ("![A picture nobody drew](picture:nothing-here)", "unknown picture 'nothing-here'"),
+        ("Inside a sentence ![a picture](picture:four-moments) is refused.", "alone in its paragraph"),
+    ],
+)
+def test_a_picture_that_cannot_be_drawn_stops_the_build(
+    config: Config, tmp_path: Path, markdown: str, problem: str
+) -> None:
     content = tmp_path / "content"
     content.mkdir()
     for page in config.content_dir.glob("*.md"):
         (content / page.name).write_text(page.read_text(encoding="utf-8"), encoding="utf-8")
     with (content / "faq.md").open("a", encoding="utf-8") as faq:
-        faq.write("\n![A picture nobody drew](picture:nothing-here)\n")
-    with pytest.raises(BuildError, match="unknown picture 'nothing-here'"):
+        faq.write(f"\n{markdown}\n")
+    with pytest.raises(BuildError, match=problem):
         build_site(replace(config, content_dir=content), tmp_path / "out")
