@@ -36,8 +36,8 @@ RELATIONSHIPS_PER_CALL = 30
 FOLLOWS_PER_CALL = 100
 SEARCH_LIMIT = 25
 __all__ = ["jaro_winkler", "simplify"]
-HANDLE_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-DID = re.compile(r"^did:(?:plc|web):[A-Za-z0-9._:%-]{1,253}$")
+HANDLE_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+DID = re.compile(r"^did:(?:plc|web):[A-Za-z0-9._:%-]{1,253}\Z")
 NAME_LIMIT = 120
 BIO_LIMIT = 2_000
 

@@ -53,15 +53,15 @@ MANIFEST_MAX_BYTES = 64 * 1024
 BUCKET_MAX_BYTES = 1024 * 1024
 SHARD_MAX_BYTES = 8 * 1024 * 1024
 FILTER_MAX_BYTES = 24 * 1024 * 1024  # a 10,000,000-id filter is 11.3 MB
-FILTER_NAME = re.compile(r"^filter-[0-9a-f]{16}\.bin$")
-HEX_SEED = re.compile(r"^[0-9a-f]{16}$")
-HEX_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+FILTER_NAME = re.compile(r"^filter-[0-9a-f]{16}\.bin\Z")
+HEX_SEED = re.compile(r"^[0-9a-f]{16}\Z")
+HEX_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 
-X_ID = re.compile(r"^[1-9][0-9]{0,24}$")
-HANDLE = re.compile(r"^[A-Za-z0-9_]{1,50}$")
-BLUESKY = re.compile(r"^(did:(plc|web):[A-Za-z0-9._:%-]+|([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*)$")
-MASTODON = re.compile(r"^@?[A-Za-z0-9_.-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*$")
-DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+X_ID = re.compile(r"^[1-9][0-9]{0,24}\Z")
+HANDLE = re.compile(r"[A-Za-z0-9_]{1,50}\Z")
+BLUESKY = re.compile(r"^(did:(plc|web):[A-Za-z0-9._:%-]+|([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*)\Z")
+MASTODON = re.compile(r"^@?[A-Za-z0-9_.-]+@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*\Z")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
 
 
 @dataclass(frozen=True)

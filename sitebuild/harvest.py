@@ -58,7 +58,7 @@ MAX_ANSWER_BYTES = 2 * 1024 * 1024
 HOST_FAILURES_TO_GIVE_UP = 3  # repositories of one server failing in a row
 # Error names of an XRPC answer saying the repository is not there to be read any more.
 GONE_ERRORS = {"RepoNotFound", "RepoDeactivated", "RepoTakendown", "RepoSuspended"}
-DID = re.compile(r"^did:(plc:[a-z2-7]{24}|web:[A-Za-z0-9.:%-]{1,253})$")
+DID = re.compile(r"^did:(plc:[a-z2-7]{24}|web:[A-Za-z0-9.:%-]{1,253})\Z")
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]"}
 
 

@@ -417,3 +417,25 @@ def test_the_named_count_counts_the_named_relations_only() -> None:
     }
     assert graph.named_count() == len(graph.named_relations()) == 2
     assert graph.summary()["named"] == 2
+
+
+@pytest.mark.parametrize(
+    "account_id", ["0", "01", "", "12\n", "12\n34", "１２", "٣", "1" * 26, "12a", 12.5, None]
+)
+def test_an_id_that_is_not_one_is_never_read_as_one(account_id: object) -> None:
+    """The fast path for X's usual records and the careful one agree: neither takes a bad id."""
+    from pyscript_app.archive import ID, _usual_account_ids
+
+    records = [{"follower": {"accountId": "1700000000000000101"}}, {"follower": {"accountId": account_id}}]
+    assert _usual_account_ids(records, "follower") is None
+    assert not ID.match(str(account_id))
+
+
+def test_parse_ytd_reads_from_where_the_value_starts() -> None:
+    from pyscript_app.archive import parse_ytd
+
+    assert parse_ytd(b'window.YTD.follower.part0 = [ {"a": 1} ] ;\n', "follower.js") == [{"a": 1}]
+    for data, line in ((b'window.YTD.follower.part0 = [\n {"a": 1} ] x', 2), (b'window.YTD.x = [\n{},\n{"a": } ]', 3)):
+        with pytest.raises(ArchiveError) as caught:
+            parse_ytd(data, "follower.js")
+        assert caught.value.notice.params["line"] == line

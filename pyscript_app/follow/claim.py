@@ -19,7 +19,7 @@ from ..notices import ArchiveError
 from .client import ApiAnswer, AuthorizedClient
 from .model import DID, is_followable_address
 
-X_ID = re.compile(r"^[1-9][0-9]{0,19}$")
+X_ID = re.compile(r"^[1-9][0-9]{0,19}\Z")
 # Being findable with a Mastodon account only: a public post of this exact form, which a harvest
 # reads from the tag's public timeline on large servers and credits to the post's author account.
 # It is not translated: machines read it. ``MASTODON_CLAIM_POST`` parses what ``mastodon_claim_post`` writes.
@@ -28,8 +28,8 @@ MASTODON_CLAIM_POST = re.compile(
     r"I moved from X: https://x\.com/(?P<handle>[A-Za-z0-9_]{1,15}) \(X id (?P<x_id>[1-9][0-9]{0,19})\) #"
     + MASTODON_CLAIM_TAG
 )
-X_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-NSID = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,62})?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})?)+$")
+X_HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}\Z")
+NSID = re.compile(r"^[a-zA-Z]([a-zA-Z0-9-]{0,62})?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,62})?)+\Z")
 
 
 def claim_record(collection: str, x_id: str, x_handle: str, mastodon: str = "", now: datetime | None = None

@@ -39,8 +39,8 @@ MAX_ACCOUNT_LENGTH = 253 + 64 + 2
 HANDLE = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$"
 )
-DID = re.compile(r"^did:(plc:[a-z2-7]{24}|web:[a-zA-Z0-9._:%-]{1,2000})$")
-MASTODON_ID = re.compile(r"^[0-9]{1,30}$")
+DID = re.compile(r"^did:(plc:[a-z2-7]{24}|web:[a-zA-Z0-9._:%-]{1,2000})\Z")
+MASTODON_ID = re.compile(r"^[0-9]{1,30}\Z")
 
 
 class Selectable(Protocol):
