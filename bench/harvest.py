@@ -22,19 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sitebuild.harvest import State, run_harvest  # noqa: E402
-from tests.fake_atproto import FakeHost, FakeRepo, claim_value, serve_hosts  # noqa: E402
+from tests.fake_atproto import claim_network, serve_hosts  # noqa: E402
 
 COLLECTION = "org.passerelle.x.claim"
 
 
 def serve(repos: int, hosts: int, pipe) -> None:  # type: ignore[no-untyped-def]
-    pdses = [FakeHost() for _ in range(hosts)]
-    relay, plc = FakeHost(), FakeHost()
-    for n in range(repos):
-        did = "did:plc:" + "".join("abcdefghij"[int(c)] for c in f"{n:024d}")
-        x_id = str(n + 10**15)
-        pdses[n % hosts].repos[did] = FakeRepo("3l0", {f"{COLLECTION}/{x_id}": claim_value(COLLECTION, x_id)})
-        relay.collection_dids.append(did)
+    relay, plc, pdses = claim_network(repos, hosts, COLLECTION)
     pdses[0].fail_status = 503
     pdses[1].rate_limit_every = 40
     with serve_hosts([relay, plc, *pdses]) as (relay_url, plc_url, *urls):

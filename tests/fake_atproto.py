@@ -140,3 +140,17 @@ def claim_value(collection: str, x_id: str, handle: str = "", mastodon: str = ""
     if mastodon:
         value["mastodon"] = mastodon
     return value
+
+
+def claim_network(repos: int, hosts: int, collection: str) -> tuple[FakeHost, FakeHost, list[FakeHost]]:
+    """A relay, a PLC and ``hosts`` PDSes holding ``repos`` repositories with one claim each (X ids
+    from 10**15, repository n on host n % hosts), the relay listing them all; serve them with
+    :func:`serve_hosts`, then point the PLC at each PDS's URL."""
+    pdses = [FakeHost() for _ in range(hosts)]
+    relay, plc = FakeHost(), FakeHost()
+    for n in range(repos):
+        did = "did:plc:" + "".join("abcdefghij"[int(c)] for c in f"{n:024d}")
+        x_id = str(n + 10**15)
+        pdses[n % hosts].repos[did] = FakeRepo("3l0", {f"{collection}/{x_id}": claim_value(collection, x_id)})
+        relay.collection_dids.append(did)
+    return relay, plc, pdses

@@ -12,7 +12,7 @@ import pytest
 import build
 from pyscript_app.directory import Manifest, claims_in, parse_claim, plan_lookup, read_claims
 from sitebuild.harvest import claim_line
-from tests.fake_atproto import FakeHost, FakeRepo, claim_value, serve_hosts
+from tests.fake_atproto import FakeHost, claim_network, claim_value, serve_hosts
 from tests.follow_helpers import in_thread, run
 from tests.pds_server import Account, PdsServer
 
@@ -114,19 +114,8 @@ def test_a_relay_in_front_of_the_real_pds_pages_dids_resolved_through_plc(
     assert by_did[people[1].did] == {"1700000000000000001", "1799999999999999999"}
 
 
-def fake_network(repos: int, hosts: int) -> tuple[FakeHost, FakeHost, list[FakeHost]]:
-    pdses = [FakeHost() for _ in range(hosts)]
-    relay, plc = FakeHost(), FakeHost()
-    for n in range(repos):
-        did = "did:plc:" + "".join("abcdefghij"[int(c)] for c in f"{n:024d}")
-        x_id = str(n + 10**15)
-        pdses[n % hosts].repos[did] = FakeRepo("3l0", {f"{COLLECTION}/{x_id}": claim_value(COLLECTION, x_id)})
-        relay.collection_dids.append(did)
-    return relay, plc, pdses
-
-
 def test_relay_cursors_failing_and_rate_limiting_hosts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    relay, plc, pdses = fake_network(repos=2500, hosts=3)  # the relay pages by 2000: two pages
+    relay, plc, pdses = claim_network(2500, 3, COLLECTION)  # the relay pages by 2000: two pages
     with serve_hosts([relay, plc, *pdses]) as (relay_url, plc_url, *pds_urls):
         for pds, url in zip(pdses, pds_urls, strict=True):
             plc.did_pds.update(dict.fromkeys(pds.repos, url))
@@ -150,7 +139,7 @@ def test_relay_cursors_failing_and_rate_limiting_hosts(tmp_path: Path, capsys: p
 
 
 def test_a_crash_mid_listing_resumes_from_the_saved_cursor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, _, (pds,) = fake_network(repos=2500, hosts=1)  # listRepos pages by 1000: three pages
+    _, _, (pds,) = claim_network(2500, 1, COLLECTION)  # listRepos pages by 1000: three pages
     with serve_hosts([pds]) as (url,):
         pds.rate_limit_every = 0
         original = pds.answer
