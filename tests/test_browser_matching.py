@@ -233,13 +233,18 @@ def test_a_second_run_refetches_nothing_fresh(page: Page, page_log: PageLog, wor
     assert len(page.get_by_test_id("match-row").all()) == 5
 
 
-def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLog, world: dict) -> None:
+def pick_archive_and_add_directory(page: Page, world: dict, folder: str) -> None:
+    """Open the matcher, pick the test archive, and add the directory at ``folder`` of the fake server."""
     page.goto(f"{world['url']}en/match/")
     expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
     page.get_by_test_id("archive-input").set_input_files(world["archive"])
     page.locator("[data-testid=matching] summary").click()
-    page.get_by_test_id("directory-url").fill(f"{world['appview']}/another/")
+    page.get_by_test_id("directory-url").fill(f"{world['appview']}/{folder}/")
     page.get_by_test_id("directory-url").press("Enter")
+
+
+def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLog, world: dict) -> None:
+    pick_archive_and_add_directory(page, world, "another")
     before = len(world["log"])
     page.get_by_test_id("start-matching").click()
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
@@ -248,12 +253,7 @@ def test_a_directory_added_in_the_page_is_asked_too(page: Page, page_log: PageLo
 
 
 def test_a_directory_added_in_the_page_is_never_high_by_itself(page: Page, page_log: PageLog, world: dict) -> None:
-    page.goto(f"{world['url']}en/match/")
-    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=60_000)
-    page.get_by_test_id("archive-input").set_input_files(world["archive"])
-    page.locator("[data-testid=matching] summary").click()
-    page.get_by_test_id("directory-url").fill(f"{world['appview']}/added/")
-    page.get_by_test_id("directory-url").press("Enter")
+    pick_archive_and_add_directory(page, world, "added")
     page.get_by_test_id("start-matching").click()
     expect(page.get_by_test_id("matching-done")).to_be_visible(timeout=60_000)
     found = rows(page)
