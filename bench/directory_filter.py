@@ -30,8 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.matching import compiled_directory  # noqa: E402
 from pyscript_app import membership  # noqa: E402
-from pyscript_app.directory import Claim, compile_directory  # noqa: E402
+from pyscript_app.directory import Claim  # noqa: E402
 from pyscript_app.graph import PersonGraph  # noqa: E402
 from pyscript_app.matching import Matcher, Settings  # noqa: E402
 from tests.fake_network import FakeWorld, serve  # noqa: E402
@@ -109,11 +110,7 @@ def main() -> None:
     graph = person()
     with contextlib.ExitStack() as stack:
         root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        directory = root / "static" / "directory"
-        if not (directory / "directory.json").exists():
-            started = time.perf_counter()
-            compile_directory(directory_claims(graph), directory, "bench")
-            print(f"compiled {ENTRIES:,} entries (filter included) in {time.perf_counter() - started:.0f} s")
+        directory = compiled_directory(root, lambda: directory_claims(graph), f"{ENTRIES:,} entries (filter included)")
         legacy = legacy_copy(directory)
         ours, theirs = multiprocessing.Pipe()
         server = multiprocessing.Process(target=run_server, args=(root / "static", theirs), daemon=True)

@@ -22,6 +22,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,16 @@ def directory_claims(graph: PersonGraph) -> list[Claim]:
         mastodon = f"user{i}@instance{i % DOMAINS}.fakenet.org" if i % 3 == 0 else None
         claims.append(Claim(x_id, f"user{i}", f"user{i}.bsky.social", mastodon, "2026-11-01"))
     return claims
+
+
+def compiled_directory(root: Path, claims: Callable[[], list[Claim]], what: str) -> Path:
+    """``root/static/directory``, compiled from ``claims()`` unless a kept copy (``--keep``) is there."""
+    directory = root / "static" / "directory"
+    if not (directory / "directory.json").exists():
+        started = time.perf_counter()
+        compile_directory(claims(), directory, "bench")
+        print(f"compiled {what} in {time.perf_counter() - started:.0f} s")
+    return directory
 
 
 def world_for(claims: list[Claim], directory: Path) -> FakeWorld:
@@ -93,11 +104,7 @@ def main() -> None:
     graph = person()
     with contextlib.ExitStack() as stack:
         root = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        directory = root / "static" / "directory"
-        if not (directory / "directory.json").exists():
-            started = time.perf_counter()
-            compile_directory(directory_claims(graph), directory, "bench")
-            print(f"compiled {ENTRIES:,} entries in {time.perf_counter() - started:.0f} s")
+        directory = compiled_directory(root, lambda: directory_claims(graph), f"{ENTRIES:,} entries")
         ours, theirs = multiprocessing.Pipe()
         servers = multiprocessing.Process(target=run_servers, args=(directory, theirs), daemon=True)
         servers.start()
