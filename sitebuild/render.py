@@ -337,7 +337,7 @@ class SiteWriter:
     @staticmethod
     def _demo_networks(runtime: RuntimeAssets | None, folder: str) -> dict[str, str]:
         """Where the sample's recorded networks are (see sitebuild/demo_networks.py); {} without them."""
-        if not (runtime and runtime.demo_networks and runtime.demo_claims and runtime.demo_archive):
+        if not (runtime and runtime.replayed_networks):
             return {}
         return {
             "networks": relative_url(folder, DEMO_NETWORKS),

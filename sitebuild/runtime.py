@@ -62,6 +62,11 @@ class RuntimeAssets:
     demo_claims: Path | None = None
     demo_networks: Path | None = None
 
+    @property
+    def replayed_networks(self) -> Path | None:
+        """The demo's networks, when there is a sample archive and directory to record them with."""
+        return self.demo_networks if self.demo_archive and self.demo_claims else None
+
 
 def cache_dir(config: Config) -> Path:
     return Path(os.environ.get("PASSERELLE_CACHE", config.root / ".cache"))
@@ -244,8 +249,8 @@ def write_runtime(runtime: RuntimeAssets, out: Path) -> None:
         write_demo_archive(runtime.demo_archive, out / DEMO_ARCHIVE)
     if runtime.demo_claims is not None:
         compile_claims([runtime.demo_claims], out / DEMO_DIRECTORY, "Passerelle demo")
-        if runtime.demo_archive is not None and runtime.demo_networks is not None:
-            write_demo_networks(runtime.demo_networks, runtime.demo_archive, out / DEMO_DIRECTORY, out)
+    if runtime.demo_archive is not None and (networks := runtime.replayed_networks) is not None:
+        write_demo_networks(networks, runtime.demo_archive, out / DEMO_DIRECTORY, out)
 
 
 def write_demo_archive(folder: Path, target: Path) -> None:
