@@ -256,6 +256,10 @@ class Matcher:
         """A reserved handle is asked only of the demo's recorded networks."""
         return is_reserved_handle(actor) and not self.settings.replay
 
+    def _reserved_address(self, address: str) -> bool:
+        """A Mastodon address on a reserved domain, likewise."""
+        return is_reserved(address) and not self.settings.replay
+
     def _fail(self, source: str, error: Exception) -> None:
         """Say a source's failure once."""
         notice = _source_failure(source, error)
@@ -336,6 +340,7 @@ class Matcher:
 
     async def _directory_claims(self, url: str, wanted: set[str], added: bool = False) -> list[tuple[str, Claim]]:
         base = url if url.endswith("/") else url + "/"
+        not_a_directory = Notice(N_("%(source)s is not a Passerelle directory."), {"source": base})
         self.client.allow(base, DIRECTORY_CONCURRENCY, DIRECTORY_BUDGET)
         try:
             data = await self.client.get_json(urljoin(base, "directory.json"), MANIFEST_MAX_BYTES)
@@ -347,7 +352,7 @@ class Matcher:
             self._fail(base, error)
             return []
         except SOURCE_FAILURES:
-            self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": base}))
+            self.failures.append(not_a_directory)
             return []
         name = base if added else manifest.name or base  # an added one cannot take a configured one's name
         if manifest.self_published:
@@ -363,7 +368,7 @@ class Matcher:
                 self._fail(name, error)
                 return []
             except SOURCE_FAILURES:
-                self.failures.append(Notice(N_("%(source)s is not a Passerelle directory."), {"source": base}))
+                self.failures.append(not_a_directory)
                 return []
         paths = plan_lookup(manifest, wanted, listed).paths(manifest)
         skipped = 0
@@ -500,7 +505,7 @@ class Matcher:
             nonlocal done
             failed = False
             account = None
-            if not (is_reserved(address) and not self.settings.replay):
+            if not self._reserved_address(address):
                 try:
                     account = await self.mastodon.lookup(address)
                 except SOURCE_FAILURES as error:
