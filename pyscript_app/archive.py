@@ -190,10 +190,7 @@ def parse_ytd(data: bytes, name: str) -> Any:
 
 def _only_space_and_semicolon(text: str, position: int) -> bool:
     """Nothing but white space and one ``;`` follows ``position`` (how a data file may end)."""
-    position = _skip_space(text, position)
-    if text.startswith(";", position):
-        position = _skip_space(text, position + 1)
-    return position == len(text)
+    return text[position:].strip() in ("", ";")
 
 
 def iter_ytd_records(data: bytes, name: str) -> Iterator[Any]:
@@ -220,7 +217,7 @@ def iter_ytd_records(data: bytes, name: str) -> Iterator[Any]:
             break
         else:
             raise _damaged_json(name, text.count("\n", 0, position) + 1)
-    if text[position + 1 :].strip() not in ("", ";"):
+    if not _only_space_and_semicolon(text, position + 1):
         raise _damaged_json(name, text.count("\n", 0, position) + 1)
 
 
