@@ -498,19 +498,36 @@ class ArchiveReader:
     def post_files(self) -> list[str]:
         return [part for kind in TWEET_KINDS for part in self.layout.parts(kind)]
 
-    def read_names(self, graph: PersonGraph, progress: Progress = _no_progress) -> None:
-        """Handles and names of the followed and followers, from the owner's posts."""
+    def collect_names(
+        self, progress: Progress = _no_progress, relevant: set[str] | None = None
+    ) -> dict[str, KnownAccount]:
+        """Handles and names the owner's posts give (only ``relevant`` ids if given). Needs
+        nothing from ``read_relations``, so another worker can do it at the same time."""
         names = NameCollector()
         files = self.post_files()
         for index, part in enumerate(files):
             progress("posts", index, len(files))
             scan_posts(self.source.read(part), names)
         progress("posts", len(files), len(files))
-        graph.known = names.known(set(graph.following) | set(graph.followers))
-        if not files:
-            graph.warnings.append(
-                Notice(N_("Your posts are not in what you picked, so only the directories can find your contacts."))
-            )
+        return names.known(relevant)
+
+    def read_names(self, graph: PersonGraph, progress: Progress = _no_progress) -> None:
+        """Handles and names of the followed and followers, from the owner's posts."""
+        related = set(graph.following).union(graph.followers)
+        give_names(graph, self.collect_names(progress, related), bool(self.post_files()), related)
+
+
+def give_names(
+    graph: PersonGraph, known: dict[str, KnownAccount], has_posts: bool, related: set[str] | None = None
+) -> None:
+    """Keep the named accounts the person follows or is followed by; say so when posts are missing."""
+    if related is None:
+        related = set(graph.following).union(graph.followers)
+    graph.known = {x_id: account for x_id, account in known.items() if x_id in related}
+    if not has_posts:
+        graph.warnings.append(
+            Notice(N_("Your posts are not in what you picked, so only the directories can find your contacts."))
+        )
 
 
 def read_graph(source: ArchiveSource, progress: Progress = _no_progress) -> PersonGraph:

@@ -38,6 +38,21 @@ class KnownAccount:
         return self.names[0] if self.names else None
 
 
+def known_to_json(known: dict[str, KnownAccount]) -> dict[str, list[Any]]:
+    """Named accounts in a compact JSON form: ``{id: [handles, names, seen]}``."""
+    return {x_id: [account.handles, account.names, account.seen] for x_id, account in known.items()}
+
+
+def known_from_json(data: dict[str, Any]) -> dict[str, KnownAccount]:
+    """The inverse of ``known_to_json``; ``ValueError``/``TypeError``/``KeyError`` if malformed."""
+    known = {}
+    for x_id, (handles, names, seen) in data.items():
+        if not all(isinstance(item, str) for item in [x_id, *handles, *names]):
+            raise TypeError("named accounts: ids, handles and names must be text")
+        known[x_id] = KnownAccount(x_id, list(handles), list(names), int(seen))
+    return known
+
+
 @dataclass
 class PersonGraph:
     """One typed object the matcher consumes: ids are strings (they exceed 2**53)."""
@@ -83,7 +98,6 @@ class PersonGraph:
 
     def to_json(self) -> str:
         """A compact JSON form, for the browser's storage when the person asks to keep it."""
-        known = {k: [v.handles, v.names, v.seen] for k, v in self.known.items()}
         account = None if self.account is None else [self.account.id, self.account.username, self.account.display_name]
         return json.dumps(
             {
@@ -93,7 +107,7 @@ class PersonGraph:
                 "followers": self.followers,
                 "blocked": self.blocked,
                 "muted": self.muted,
-                "known": known,
+                "known": known_to_json(self.known),
                 "warnings": [w.to_json() for w in self.warnings],
                 "generation": self.generation,
             },
@@ -113,7 +127,7 @@ class PersonGraph:
             followers=list(data["followers"]),
             blocked=list(data["blocked"]),
             muted=list(data["muted"]),
-            known={k: KnownAccount(k, list(v[0]), list(v[1]), int(v[2])) for k, v in data["known"].items()},
+            known=known_from_json(data["known"]),
             warnings=[Notice.from_json(w) for w in data["warnings"]],
             generation=str(data["generation"]),
         )

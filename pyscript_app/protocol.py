@@ -132,9 +132,20 @@ class PickedEntry(TypedDict):
 
 
 class ReadRequest(TypedDict):
-    type: Literal["read"]
+    """``read``: the relations, answered with the counts; ``read-names``: the names in the posts,
+    answered with ``{"known": KnownJSON}`` (by a second worker when there is one, at the same time)."""
+
+    type: Literal["read", "read-names"]
     id: int
     entries: list[PickedEntry]
+
+
+class NamesRequest(TypedDict):
+    """The names ``read-names`` found, for the graph ``read`` read: answered with the complete summary."""
+
+    type: Literal["names"]
+    id: int
+    known: dict[str, list[Any]]  # {x_id: [handles, names, times seen]}
 
 
 class RestoreRequest(TypedDict):
@@ -242,14 +253,14 @@ class SignedAnswer(TypedDict):
 
 
 Request = (
-    BootRequest | ReadRequest | RestoreRequest | PlainRequest | MatchRequest | ExportRequest | FollowPlanRequest
-    | FollowStartRequest | FollowControlRequest | MastodonBeginRequest | MastodonFinishRequest | ClaimRequest
-    | SignedAnswer
+    BootRequest | ReadRequest | NamesRequest | RestoreRequest | PlainRequest | MatchRequest | ExportRequest
+    | FollowPlanRequest | FollowStartRequest | FollowControlRequest | MastodonBeginRequest | MastodonFinishRequest
+    | ClaimRequest | SignedAnswer
 )
 RequestType = Literal[
-    "boot", "read", "restore", "save", "forget", "cancel", "match", "export", "follow-plan", "follow-start",
-    "follow-pause", "follow-resume", "follow-cancel", "mastodon-begin", "mastodon-finish", "claim-state",
-    "claim-publish", "claim-withdraw", "signed-answer",
+    "boot", "read", "read-names", "names", "restore", "save", "forget", "cancel", "match", "export", "follow-plan",
+    "follow-start", "follow-pause", "follow-resume", "follow-cancel", "mastodon-begin", "mastodon-finish",
+    "claim-state", "claim-publish", "claim-withdraw", "signed-answer",
 ]
 REQUEST_TYPES: tuple[RequestType, ...] = get_args(RequestType)
 
@@ -269,14 +280,6 @@ class ReadyReply(TypedDict):
     type: Literal["ready"]
     seconds: float
     stages: dict[str, float]
-
-
-class SummaryReply(TypedDict):
-    """The counts, posted before the names are read; the complete summary is the read's answer."""
-
-    type: Literal["summary"]
-    id: int
-    summary: dict[str, Any]
 
 
 class MatchesReply(TypedDict):
@@ -326,10 +329,10 @@ class SignedRequest(TypedDict):
 
 
 Reply = (
-    ProgressReply | ReadyReply | SummaryReply | MatchesReply | AnswerReply | FailedReply | FollowStateReply
+    ProgressReply | ReadyReply | MatchesReply | AnswerReply | FailedReply | FollowStateReply
     | FollowNoticeReply | SignedRequest
 )
 ReplyType = Literal[
-    "progress", "ready", "summary", "matches", "answer", "failed", "follow-state", "follow-notice", "signed-request"
+    "progress", "ready", "matches", "answer", "failed", "follow-state", "follow-notice", "signed-request"
 ]
 REPLY_TYPES: tuple[ReplyType, ...] = get_args(ReplyType)

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import N_
 from ._compat import ResponseCache
-from .archive import ArchiveReader
+from .archive import ArchiveReader, give_names
 from .export import MASTODON_FOLLOW_LIMIT, MASTODON_SAFE_ROWS, bluesky_lists, mastodon_following_lists
 from .follow.claim import ClaimStore, claim_record, mastodon_claim_post, shown
 from .follow.client import PathClient
@@ -31,7 +31,7 @@ from .follow.page import (
     mastodon_finish,
     sign_in_failure,
 )
-from .graph import PersonGraph
+from .graph import PersonGraph, known_from_json, known_to_json
 from .matching import Match, Matcher, Settings, estimate_seconds, fetcher_for
 from .net import PoliteClient
 from .notices import ArchiveError, Notice
@@ -55,6 +55,23 @@ def without_collector_pauses() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def opened(paths: list[str]) -> Iterator[ArchiveReader]:
+    """An archive reader over what was picked, closed afterwards."""
+    source = open_source(Path(p) for p in paths)
+    try:
+        yield ArchiveReader(source)
+    finally:
+        source.close()
+
+
+def names_in(paths: list[str], progress: PostProgress) -> dict[str, Any]:
+    """Every handle and name the picked archive's posts give, keeping nothing: any worker can
+    do this, so a second one reads the posts while the first reads the relations."""
+    with without_collector_pauses(), opened(paths) as reader:
+        return {"known": known_to_json(reader.collect_names(progress))}
+
+
 def page_summary(graph: PersonGraph, complete: bool) -> dict[str, Any]:
     """The summary plus its warnings as notices, for the page to translate, and how long the
     Bluesky lookups may take (the page says so before a run longer than a minute)."""
@@ -72,26 +89,27 @@ class Session:
 
     def __init__(self) -> None:
         self.graph: PersonGraph | None = None
+        self.unnamed: tuple[PersonGraph, bool] | None = None  # read, waiting for its names (and has posts)
         self.matcher: Matcher | None = None
         self.matches: list[Match] = []
         self.responses = ResponseCache()  # in memory; on the device only with the person's consent
         self.follow = PageFollow()
 
-    def read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
-        """Read what was picked; posts the counts first, returns the complete summary."""
-        with without_collector_pauses():
-            return self._read(paths, post_summary, progress)
-
-    def _read(self, paths: list[str], post_summary: Callable[[str], None], progress: PostProgress) -> dict[str, Any]:
-        source = open_source(Path(p) for p in paths)
-        try:
-            reader = ArchiveReader(source)
+    def read(self, paths: list[str]) -> dict[str, Any]:
+        """Read the relations of what was picked: the counts, before the names (``add_names``)."""
+        with without_collector_pauses(), opened(paths) as reader:
             graph = reader.read_relations()
-            post_summary(json.dumps(page_summary(graph, complete=False), ensure_ascii=False))
-            reader.read_names(graph, progress)
-        finally:
-            source.close()
-        self.graph = graph
+            self.unnamed = graph, bool(reader.post_files())
+        self.graph = None
+        return page_summary(graph, complete=False)
+
+    def add_names(self, known: dict[str, Any]) -> dict[str, Any]:
+        """Complete the graph just read with the names ``read_names`` found: the complete summary."""
+        if self.unnamed is None:
+            raise ArchiveError(N_("There is nothing to keep yet: pick your archive first."))
+        graph, has_posts = self.unnamed
+        give_names(graph, known_from_json(known), has_posts)
+        self.graph, self.unnamed = graph, None
         return page_summary(graph, complete=True)
 
     def restore(self, saved: str) -> dict[str, Any]:
@@ -114,7 +132,7 @@ class Session:
         self.follow.forget()
         self.responses.close()
         self.responses = ResponseCache()
-        self.graph, self.matches = None, []
+        self.graph, self.unnamed, self.matches = None, None, []
         return {"forgotten": True}
 
     async def match(
@@ -222,8 +240,16 @@ def _answer(work: Callable[[], dict[str, Any]]) -> str:
     return json.dumps(result, ensure_ascii=False)
 
 
-def read(paths_json: str, post_summary: Callable[[str], None], progress: PostProgress) -> str:
-    return _answer(lambda: SESSION.read(json.loads(paths_json), post_summary, progress))
+def read(paths_json: str) -> str:
+    return _answer(lambda: SESSION.read(json.loads(paths_json)))
+
+
+def read_names(paths_json: str, progress: PostProgress) -> str:
+    return _answer(lambda: names_in(json.loads(paths_json), progress))
+
+
+def add_names(known_json: str) -> str:
+    return _answer(lambda: SESSION.add_names(json.loads(known_json)))
 
 
 def restore(saved: str) -> str:

@@ -51,9 +51,11 @@ def answer(text):
         raise AssertionError(text)
     return result
 
-summaries = []
-summary = answer(worker.read(json.dumps(["/tmp/sample.zip"]), summaries.append, lambda *args: None))
-assert summary["complete"] and summaries, summary
+sample = json.dumps(["/tmp/sample.zip"])
+counts = answer(worker.read(sample))
+names = answer(worker.read_names(sample, lambda *args: None))
+summary = answer(worker.add_names(json.dumps(names["known"])))
+assert not counts["complete"] and summary["complete"] and summary["named"] > 0, summary
 answer(worker.restore(answer(worker.saved_form())["saved"]))
 settings = {"directories": [directory_url], "bluesky_appview": directory_url, "look_up_names": False}
 report = json.loads(await worker.match(json.dumps(settings), lambda *args: None, lambda text: None))
@@ -61,7 +63,7 @@ assert report.get("matches"), report
 keys = [[m["x_id"], m["network"], m["account"]] for m in report["matches"]]
 for network in ("mastodon", "bluesky"):
     answer(await worker.export(network, json.dumps(keys)))
-failure = json.loads(worker.read(json.dumps(["/no/such/file.zip"]), summaries.append, lambda *args: None))
+failure = json.loads(worker.read(json.dumps(["/no/such/file.zip"])))
 assert "error" in failure, failure
 answer(worker.forget())
 json.dumps(sorted(sys.modules))

@@ -64,8 +64,11 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def open_matcher(page: Page, site_url: str, language: str = "en") -> None:
+    """The page, ready, with its second worker ready too where the device has two cores."""
     page.goto(f"{site_url}{language}/match/")
     expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=READY_TIMEOUT)
+    if page.evaluate("navigator.hardwareConcurrency") > 1:
+        expect(page.locator("html")).to_have_attribute("data-names-reader", "1", timeout=READY_TIMEOUT)
 
 
 def expect_summary(page: Page, following: int, followers: int, named: int) -> None:
@@ -93,11 +96,25 @@ def test_zip_is_read_on_the_device_and_nothing_is_sent(
     page.get_by_test_id("archive-input").set_input_files(archives["zip"])
     expect_summary(page, following=40, followers=25, named=2)
     expect(page.get_by_test_id("archive-summary")).to_contain_text("@example_owner")
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-names-read-by", "second")
     after_pick = page_log.requests[before_pick:]
     assert after_pick == [], f"requests after the pick: {after_pick}"
     assert posts == []
     assert all(url.startswith(site_url.split("/some")[0]) for url in page_log.requests)
     assert_no_traceback(page)
+
+
+def test_on_one_core_the_first_worker_reads_the_names_itself(
+    page: Page, page_log: PageLog, site_url: str, archives: dict[str, Path]
+) -> None:
+    """No second worker where it cannot run at the same time; the summary is the same."""
+    page.add_init_script("Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 1 })")
+    open_matcher(page, site_url)
+    page.get_by_test_id("archive-input").set_input_files(archives["zip"])
+    expect_summary(page, following=40, followers=25, named=2)
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-names-read-by", "first")
+    assert page.get_attribute("html", "data-names-reader") is None
+    assert sum("/pyodide.asm.wasm" in url for url in page_log.requests) == 1
 
 
 def test_unzipped_folder_through_the_directory_picker(

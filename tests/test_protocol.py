@@ -32,7 +32,11 @@ def found(pattern: str, text: str) -> set[str]:
 
 
 def test_the_scripts_send_and_handle_exactly_the_protocols_requests() -> None:
-    asked = found(r'\b(?:ask|askClaim)\("([\w-]+)"', PAGE) | found(r'worker\.postMessage\(\{ type: "([\w-]+)"', PAGE)
+    asked = (
+        found(r'\b(?:ask|askClaim)\("([\w-]+)"', PAGE)
+        | found(r'worker\.postMessage\(\{ type: "([\w-]+)"', PAGE)
+        | found(r'bootMessage = \{ type: "([\w-]+)"', PAGE)
+    )
     handled = found(r'case "([\w-]+)":', WORKER) | found(r'message\.type === "([\w-]+)"', WORKER)
     assert asked == handled == set(REQUEST_TYPES)
 

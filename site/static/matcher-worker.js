@@ -1,7 +1,9 @@
 // Passerelle's matcher worker (a module worker): runs Python (Pyodide) off the page's thread.
 // The messages both ways are typed in pyscript_app/protocol.py (tests/test_protocol.py keeps this
-// file and matcher.js to them): requests boot, read, restore, save, forget, match, cancel, export;
-// replies progress, ready, summary, matches (new or changed ones only), answer, failed.
+// file and matcher.js to them): requests boot, read, read-names, names, restore, save, forget, match,
+// cancel, export, follow and claim ones; replies progress, ready, matches (new or changed ones
+// only), answer, failed. The page may start this script twice: the second worker only reads names
+// from the posts (read-names) while the first reads the relations.
 // Picked files are mounted read-only (WORKERFS): Python seeks in them; nothing is copied or sent.
 const MOUNT = "/archive";
 const APP_DIR = "/home/pyodide/passerelle";
@@ -98,15 +100,19 @@ function pickedPaths(entries) {
   return entries.map(function (entry) { return MOUNT + "/" + entry.path; });
 }
 
-function read(message) {
-  mount(message.entries);
+// The picked files, mounted for the length of one call.
+function withMounted(entries, work) {
+  mount(entries);
   try {
-    const summary = function (text) { post("summary", { id: message.id, summary: JSON.parse(text) }); };
-    const progress = function (stage, done, total) { post("progress", { id: message.id, stage: stage, done: done, total: total }); };
-    return app.read(JSON.stringify(pickedPaths(message.entries)), summary, progress);
+    return work(JSON.stringify(pickedPaths(entries)));
   } finally {
     unmount();
   }
+}
+
+function readNames(message) {
+  const progress = function (stage, done, total) { post("progress", { id: message.id, stage: stage, done: done, total: total }); };
+  return withMounted(message.entries, function (paths) { return app.read_names(paths, progress); });
 }
 
 function match(message) {
@@ -135,7 +141,9 @@ function followStart(message) {
 
 async function handle(message) {
   switch (message.type) {
-    case "read": return read(message);
+    case "read": return withMounted(message.entries, function (paths) { return app.read(paths); });
+    case "read-names": return readNames(message);
+    case "names": return app.add_names(JSON.stringify(message.known));
     case "restore": return app.restore(message.saved);
     case "save": return app.saved_form();
     case "forget": return app.forget();

@@ -50,44 +50,86 @@
     ui.error.hidden = false;
   }
 
-  // --- the worker ----------------------------------------------------------------------------
-  const worker = new Worker(absolute(config.worker), { type: "module" });
-  const pending = new Map();
-  let nextId = 1;
-  let ready = false;
+  // --- the workers ---------------------------------------------------------------------------
+  // One worker does everything. Once it is ready, a second one starts (on a device with two cores
+  // or more, and 2 GB of memory or more) to read the names in the posts while the first reads the relations of the same
+  // picked files; until it is ready, or if it fails, the first reads the names itself.
+  const bootMessage = { type: "boot", pyodide: absolute(config.pyodide), runtime: config.runtime, app: absolute(config.app) };
 
-  function ask(type, fields) {
-    const id = nextId++;
-    return new Promise(function (resolve, reject) {
-      pending.set(id, { resolve: resolve, reject: reject });
-      worker.postMessage(Object.assign({ type: type, id: id }, fields || {}));
-    });
+  // A worker and its requests: ask() sends one and resolves with its answer.
+  function connect(onOther, onFailed) {
+    const worker = new Worker(absolute(config.worker), { type: "module" });
+    const pending = new Map();
+    let nextId = 1;
+    worker.onmessage = function (event) {
+      const message = event.data;
+      const waiting = pending.get(message.id);
+      if (message.type === "failed") onFailed(message);
+      else if (message.type !== "answer") return onOther(message);
+      if (!waiting) return;
+      pending.delete(message.id);
+      if (message.type === "answer") waiting.resolve(message.answer);
+      else waiting.reject(new Error(message.detail));
+    };
+    worker.postMessage(bootMessage);
+    return {
+      worker: worker,
+      nextId: function () { return nextId; },  // the id the next request will carry
+      abandon: function (reason) {  // the worker is gone: no answer will come
+        pending.forEach(function (waiting) { waiting.reject(new Error(reason)); });
+        pending.clear();
+      },
+      ask: function (type, fields) {
+        const id = nextId++;
+        return new Promise(function (resolve, reject) {
+          pending.set(id, { resolve: resolve, reject: reject });
+          worker.postMessage(Object.assign({ type: type, id: id }, fields || {}));
+        });
+      },
+    };
   }
 
-  worker.onmessage = function (event) {
-    const message = event.data;
+  let ready = false;
+  const main = connect(function (message) {
     if (message.type === "progress") return showProgress(message);
     if (message.type === "ready") return becomeReady(message);
-    if (message.type === "summary") return showSummary(message.summary);
     if (message.type === "matches") return matching.current(message.id) && results.update(message.matches);
     if (message.type === "follow-state") return following.showState(message.state);
     if (message.type === "follow-notice") return following.showNotice(message.notice);
     if (message.type === "signed-request") return following.sendSigned(message);
-    const waiting = pending.get(message.id);
-    if (message.type === "failed") {
-      console.error("Passerelle worker failed (" + message.stage + "):", message.detail);
-      if (message.stage === "boot") return runtimeFailed();
-    }
-    if (!waiting) return;
-    pending.delete(message.id);
-    if (message.type === "answer") waiting.resolve(message.answer);
-    else waiting.reject(new Error(message.detail));
-  };
+  }, function (message) {
+    console.error("Passerelle worker failed (" + message.stage + "):", message.detail);
+    if (message.stage === "boot") runtimeFailed();
+  });
+  const worker = main.worker;
+  const ask = main.ask;
   worker.onerror = function (event) {
     console.error("Passerelle worker error:", event.message);
     runtimeFailed();
   };
-  worker.postMessage({ type: "boot", pyodide: absolute(config.pyodide), runtime: config.runtime, app: absolute(config.app) });
+
+  let namesReader = null;  // the second worker, once it is ready
+  function startNamesReader() {
+    // Worth it only where both can run at once, with memory for a second interpreter (about 60 MB).
+    if (!(navigator.hardwareConcurrency > 1) || (navigator.deviceMemory || 4) < 2) return;
+    const second = connect(function (message) {
+      if (message.type === "progress") return showProgress(message);
+      if (message.type === "ready") {
+        namesReader = second;
+        document.documentElement.dataset.namesReader = "1";
+      }
+    }, function (message) {
+      if (message.stage !== "boot") return;
+      console.warn("Passerelle: the second worker did not start; the first reads the names itself.", message.detail);
+      second.worker.terminate();
+    });
+    second.worker.onerror = function (event) {
+      console.warn("Passerelle: the second worker stopped; the first reads the names itself.", event.message);
+      namesReader = null;
+      second.worker.terminate();
+      second.abandon(String(event.message));
+    };
+  }
 
   function becomeReady(message) {
     ready = true;
@@ -98,6 +140,7 @@
     document.documentElement.dataset.readySeconds = message.seconds.toFixed(3);
     document.documentElement.dataset.readyStages = JSON.stringify(message.stages);
     following.comeBack();
+    startNamesReader();
   }
 
   function runtimeFailed() {
@@ -156,8 +199,20 @@
     ui.readingProgress.removeAttribute("value");
     performance.mark("passerelle:picked");
     try {
-      const answer = await ask("read", { entries: entries });
-      finish(answer);
+      const helper = namesReader;  // the names are read there, at the same time, if it is ready
+      const names = helper && helper.ask("read-names", { entries: entries });
+      if (names) names.catch(function () {});  // awaited below; no unhandled rejection meanwhile
+      const counts = await ask("read", { entries: entries });
+      if (counts.error || counts.crash) return finish(counts);
+      showSummary(counts);
+      let readBy = names ? "second" : "first";
+      const found = await (names || Promise.reject(new Error("no second worker"))).catch(function () {
+        readBy = "first";
+        return ask("read-names", { entries: entries });
+      });
+      ui.summary.dataset.namesReadBy = readBy;  // which worker read the posts (the bench reports it)
+      if (found.error || found.crash) return finish(found);
+      finish(await ask("names", { known: found.known }));
     } catch (error) {
       showError({ message: "Something went wrong while reading your archive.", params: {} });
     } finally {
@@ -356,7 +411,7 @@
       const started = generation;
       performance.mark("passerelle:matching-start");
       try {
-        runningId = nextId;
+        runningId = main.nextId();
         const answer = await ask("match", { settings: settings });
         if (started !== generation) return;  // "Forget everything" was pressed meanwhile
         if (answer.crash) console.error("Passerelle: unexpected problem in Python:\n" + answer.crash);
