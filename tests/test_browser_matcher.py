@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from sitebuild.catalogs import po_path, read_catalog
 from sitebuild.config import Config
@@ -115,6 +115,29 @@ def test_on_one_core_the_first_worker_reads_the_names_itself(
     expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-names-read-by", "first")
     assert page.get_attribute("html", "data-names-reader") is None
     assert sum("/pyodide.asm.wasm" in url for url in page_log.requests) == 1
+
+
+def test_if_the_second_worker_fails_the_first_reads_the_names(
+    page: Page, page_log: PageLog, site_url: str, archives: dict[str, Path]
+) -> None:
+    """The second worker cannot get the app (its copy is refused): a pick made meanwhile is still read whole."""
+    fetched: list[str] = []
+
+    def second_copy_refused(route: Route) -> None:
+        fetched.append(route.request.url)
+        route.abort() if len(fetched) > 1 else route.continue_()
+
+    page.route("**/app/pyscript_app-*.zip", second_copy_refused)
+    page.goto(f"{site_url}en/match/")
+    expect(page.locator("html")).to_have_attribute("data-ready", "1", timeout=READY_TIMEOUT)
+    page.get_by_test_id("archive-input").set_input_files(archives["zip"])
+    expect_summary(page, following=40, followers=25, named=2)
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-names-read-by", "first")
+    assert len(fetched) == 2 and page.get_attribute("html", "data-names-reader") is None
+    page.evaluate("document.querySelector('[data-testid=archive-summary]').dataset.namesReadBy = ''")
+    page.get_by_test_id("archive-input").set_input_files(archives["zip"])  # and after it failed
+    expect(page.get_by_test_id("archive-summary")).to_have_attribute("data-names-read-by", "first")
+    expect_summary(page, following=40, followers=25, named=2)
 
 
 def test_unzipped_folder_through_the_directory_picker(

@@ -52,8 +52,8 @@
 
   // --- the workers ---------------------------------------------------------------------------
   // One worker does everything. Once it is ready, a second one starts (on a device with two cores
-  // or more, and 2 GB of memory or more) to read the names in the posts while the first reads the relations of the same
-  // picked files; until it is ready, or if it fails, the first reads the names itself.
+  // or more, and 2 GB of memory or more) to read the names in the posts while the first reads the
+  // relations of the same picked files; without it, or if it fails, the first reads them itself.
   const bootMessage = { type: "boot", pyodide: absolute(config.pyodide), runtime: config.runtime, app: absolute(config.app) };
 
   // A worker and its requests: ask() sends one and resolves with its answer.
@@ -108,27 +108,26 @@
     runtimeFailed();
   };
 
-  let namesReader = null;  // the second worker, once it is ready
+  // The second worker from the moment it starts: a request sent while it is still starting waits
+  // there until it is ready (at most a few tenths of a second from the browser's cache).
+  let namesReader = null;
   function startNamesReader() {
-    // Worth it only where both can run at once, with memory for a second interpreter (about 60 MB).
+    // Worth it only where both can run at once, with memory for a second interpreter.
     if (!(navigator.hardwareConcurrency > 1) || (navigator.deviceMemory || 4) < 2) return;
     const second = connect(function (message) {
       if (message.type === "progress") return showProgress(message);
-      if (message.type === "ready") {
-        namesReader = second;
-        document.documentElement.dataset.namesReader = "1";
-      }
+      if (message.type === "ready") document.documentElement.dataset.namesReader = "1";
     }, function (message) {
-      if (message.stage !== "boot") return;
-      console.warn("Passerelle: the second worker did not start; the first reads the names itself.", message.detail);
-      second.worker.terminate();
+      if (message.stage === "boot") stop("did not start", message.detail);
     });
-    second.worker.onerror = function (event) {
-      console.warn("Passerelle: the second worker stopped; the first reads the names itself.", event.message);
-      namesReader = null;
+    second.worker.onerror = function (event) { stop("stopped", event.message); };
+    function stop(what, detail) {
+      console.warn("Passerelle: the second worker " + what + "; the first reads the names itself.", detail);
+      if (namesReader === second) namesReader = null;
       second.worker.terminate();
-      second.abandon(String(event.message));
-    };
+      second.abandon(String(detail));  // its requests are answered by the first worker instead
+    }
+    namesReader = second;
   }
 
   function becomeReady(message) {
@@ -199,7 +198,7 @@
     ui.readingProgress.removeAttribute("value");
     performance.mark("passerelle:picked");
     try {
-      const helper = namesReader;  // the names are read there, at the same time, if it is ready
+      const helper = namesReader;  // the names are read there, at the same time
       const names = helper && helper.ask("read-names", { entries: entries });
       if (names) names.catch(function () {});  // awaited below; no unhandled rejection meanwhile
       const counts = await ask("read", { entries: entries });
