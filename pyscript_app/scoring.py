@@ -13,7 +13,9 @@ thresholds on that chance, measured on ``bench/match_quality.py``'s synthetic wo
 Weights are reasoned, then checked against the benchmark: digits that differ are strong
 counter-evidence, a same-name match found only by search is weak (and weaker when many
 accounts share the name), a bio naming the X handle is strong, an exact handle on a custom
-domain made from the X handle is strong, ties to the person's confirmed contacts are strong.
+domain made from the X handle is strong, ties to the person's confirmed contacts are strong; an
+account tied to them keeps only part of its handle's doubt (other digits, another account holding
+the exact handle): namesakes and imitators are seldom in the person's circles.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ LONE_TIES_CAP = 2.0
 IDENTITY_FOR_HIGH = 4.0  # a name-like handle and the same name (3.8) are not enough: another contact may bear them
 IDENTITY_FOR_MEDIUM = 2.5
 TIE_REASONS = {"ties", "tie_self", "no_ties"}
+HANDLE_DOUBTS = {"digits_differ", "lookalike"}  # the handle says "someone else", unless ...
+TIED_HANDLE_DOUBT = 0.3  # ... the account is tied to the person's circles: this share of it is kept
 NO_TIES_FLOOR = -1.5
 IDENTITY_REASONS = {
     "exact_handle",
@@ -333,6 +337,13 @@ def weigh(x_handle: str, names: Sequence[str], candidate: Candidate, context: Co
     if not any(e.reason in IDENTITY_REASONS and e.weight >= 1.0 for e in found):
         # Ties say "someone in the person's circles", not who: alone, they cannot make a match.
         ties = [Evidence(e.reason, min(e.weight, LONE_TIES_CAP), e.count) for e in ties]
+    if any(e.reason in ("ties", "tie_self") and e.weight > 0 for e in ties):
+        # Other digits, or another account holding the exact handle, mostly say "a namesake or an
+        # imitator": people the person's contacts rarely follow. Tied to those contacts, the account
+        # is seldom one of them, and that doubt weighs less.
+        found = [
+            Evidence(e.reason, e.weight * TIED_HANDLE_DOUBT, e.count) if e.reason in HANDLE_DOUBTS else e for e in found
+        ]
     return found + ties
 
 

@@ -162,6 +162,42 @@ def test_ties_alone_cannot_make_a_match() -> None:
     assert level(alone.chance) in (None, "low")
 
 
+def test_other_digits_tied_to_the_circle_are_shown_to_look_at_never_preselected() -> None:
+    """X sunnyfox16 "Sophie Colombo"; sunnyfox1982.bsky.social "Sophie Colombo" follows four of the
+    person's contacts. Other digits mostly mean a namesake or an imitator, people the contacts rarely
+    follow: tied to them, the doubt weighs a third, enough to show it ("low"), never to pre-select it."""
+    account = candidate("sunnyfox1982.bsky.social", "Sophie Colombo", did="did:plc:sf")
+    [untied] = weigh_all("sunnyfox16", ["Sophie Colombo"], [account])
+    assert reasons(untied.evidence)["digits_differ"] == -5.0 and scoring.candidate_level(untied) is None
+    ties = {"did:plc:sf": Ties(contacts=4, contact_count=4, log_odds=2.5)}
+    [tied] = weigh_all("sunnyfox16", ["Sophie Colombo"], [account], ties)
+    assert reasons(tied.evidence)["digits_differ"] == pytest.approx(-5.0 * scoring.TIED_HANDLE_DOUBT)
+    assert scoring.candidate_level(tied) == "low"
+
+
+def test_a_tie_below_what_strangers_have_leaves_the_handle_doubt_whole() -> None:
+    account = candidate("sunnyfox1982.bsky.social", "Sophie Colombo", did="did:plc:sf")
+    ties = {"did:plc:sf": Ties(contacts=1, contact_count=1, log_odds=-1.5)}
+    [weak] = weigh_all("sunnyfox16", ["Sophie Colombo"], [account], ties)
+    assert reasons(weak.evidence)["digits_differ"] == -5.0 and scoring.candidate_level(weak) is None
+
+
+def test_a_namesake_in_the_circle_beats_an_untied_holder_of_the_exact_handle_but_is_not_preselected() -> None:
+    """X jamesbernard: jamesbernard.bsky.social (no ties) and jbernard.bsky.social, both "James
+    Bernard", the latter tied to five contacts. The exact handle no longer buries the tied account,
+    and neither is pre-selected."""
+    exact = candidate("james-bernard.bsky.social", "James Bernard", did="did:plc:exact")
+    tied = candidate("jbernard.bsky.social", "James Bernard", did="did:plc:tied", found_by_name=True)
+    ties = {
+        "did:plc:exact": Ties(contacts=0, contact_count=0, log_odds=-1.5),
+        "did:plc:tied": Ties(contacts=5, contact_count=5, log_odds=4.0),
+    }
+    ranked = weigh_all("jamesbernard", ["James Bernard"], [exact, tied], ties)
+    assert ranked[0] is tied and reasons(tied.evidence)["lookalike"] == pytest.approx(-2.5 * scoring.TIED_HANDLE_DOUBT)
+    assert {scoring.candidate_level(c) for c in ranked} <= {"low", None}
+    assert scoring.candidate_level(tied) == "low"
+
+
 def test_calls_needed_picks_the_cheaper_direction() -> None:
     assert calls_needed(100, 30, False) == 100  # one call per candidate, 30 anchors each
     assert calls_needed(100, 5, False) == 20  # one call per anchor and 30 candidates
