@@ -18,6 +18,7 @@
     readingProgress: $("[data-reading-progress]"),
     error: $("[data-testid=archive-error]"),
     summary: $("[data-testid=archive-summary]"),
+    keep: $("[data-testid=keep-on-device]"),
     account: $("[data-summary-account]"),
     warnings: $("[data-summary-warnings]"),
     status: $("[data-testid=matcher-status]"),
@@ -130,6 +131,15 @@
     namesReader = second;
   }
 
+  // Once it has answered, the second worker is replaced by a fresh one: its memory (a few hundred
+  // megabytes after a large archive's posts, freed but still held) goes back to the device.
+  function renewNamesReader(used) {
+    used.worker.terminate();
+    if (namesReader !== used) return;
+    delete document.documentElement.dataset.namesReader;
+    startNamesReader();
+  }
+
   function becomeReady(message) {
     ready = true;
     performance.mark("passerelle:ready");
@@ -197,11 +207,13 @@
     ui.readingText.textContent = translate("opening");
     ui.readingProgress.removeAttribute("value");
     performance.mark("passerelle:picked");
+    const started = generation;
     try {
       const helper = namesReader;  // the names are read there, at the same time
       const names = helper && helper.ask("read-names", { entries: entries });
       if (names) names.catch(function () {});  // awaited below; no unhandled rejection meanwhile
       const counts = await ask("read", { entries: entries });
+      if (started !== generation) return;  // "Forget everything" was pressed meanwhile
       if (counts.error || counts.crash) return finish(counts);
       showSummary(counts);
       let readBy = names ? "second" : "first";
@@ -210,6 +222,8 @@
         return ask("read-names", { entries: entries });
       });
       ui.summary.dataset.namesReadBy = readBy;  // which worker read the posts (the bench reports it)
+      if (helper) renewNamesReader(helper);
+      if (started !== generation) return;
       if (found.error || found.crash) return finish(found);
       finish(await ask("names", { known: found.known }));
     } catch (error) {
@@ -255,6 +269,7 @@
     ui.summary.dataset.followers = summary.followers;
     ui.summary.dataset.named = summary.named;
     ui.summary.dataset.complete = summary.complete ? "1" : "0";
+    ui.keep.disabled = !summary.complete;  // the counts come first; the names complete what is kept
     ui.summary.hidden = false;
     if (summary.complete) {
       matching.offer(summary);
@@ -1467,7 +1482,7 @@
     return { refresh: refresh };
   })();
 
-  $("[data-testid=keep-on-device]").addEventListener("click", keep);
+  ui.keep.addEventListener("click", keep);
   $("[data-testid=forget-everything]").addEventListener("click", forgetEverything);
   $("[data-testid=forget-saved]").addEventListener("click", forgetEverything);
   offerSaved();
