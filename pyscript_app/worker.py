@@ -76,11 +76,12 @@ def page_summary(graph: PersonGraph, complete: bool) -> dict[str, Any]:
     """The summary plus its warnings as notices, for the page to translate, and how long the
     Bluesky lookups may take (the page says so before a run longer than a minute)."""
     account = graph.account
-    return graph.summary() | {
+    summary = graph.summary()
+    return summary | {
         "claim_post": mastodon_claim_post(account.id, account.username) if account else "",
         "notices": [w.to_json() for w in graph.warnings],
         "complete": complete,
-        "estimate_seconds": round(estimate_seconds(len(graph.named_relations()))),
+        "estimate_seconds": round(estimate_seconds(summary["named"])),  # named: the relations named
     }
 
 
