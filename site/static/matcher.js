@@ -109,15 +109,17 @@
     runtimeFailed();
   };
 
-  // The second worker from the moment it starts: a request sent while it is still starting waits
-  // there until it is ready (at most a few tenths of a second from the browser's cache).
+  // The second worker, once it is ready. A pick made while it is still starting is read whole by
+  // the first: waiting for the second would be slower (measured in bench/startup.py).
   let namesReader = null;
   function startNamesReader() {
     // Worth it only where both can run at once, with memory for a second interpreter.
     if (!(navigator.hardwareConcurrency > 1) || (navigator.deviceMemory || 4) < 2) return;
     const second = connect(function (message) {
       if (message.type === "progress") return showProgress(message);
-      if (message.type === "ready") document.documentElement.dataset.namesReader = "1";
+      if (message.type !== "ready") return;
+      namesReader = second;
+      document.documentElement.dataset.namesReader = "1";
     }, function (message) {
       if (message.stage === "boot") stop("did not start", message.detail);
     });
@@ -128,7 +130,6 @@
       second.worker.terminate();
       second.abandon(String(detail));  // its requests are answered by the first worker instead
     }
-    namesReader = second;
   }
 
   // Once it has answered, the second worker is replaced by a fresh one: its memory (a few hundred
@@ -136,6 +137,7 @@
   function renewNamesReader(used) {
     used.worker.terminate();
     if (namesReader !== used) return;
+    namesReader = null;
     delete document.documentElement.dataset.namesReader;
     startNamesReader();
   }
