@@ -132,8 +132,8 @@
     }
   }
 
-  // Once it has answered, the second worker is replaced by a fresh one: its memory (a few hundred
-  // megabytes after a large archive's posts, freed but still held) goes back to the device.
+  // Once it has answered, the second worker is replaced by a fresh one: its memory (over 100 MB
+  // after a 5 GB archive's posts, freed but still held by the interpreter) goes back to the device.
   function renewNamesReader(used) {
     used.worker.terminate();
     if (namesReader !== used) return;
