@@ -47,9 +47,10 @@ def known_from_json(data: dict[str, Any]) -> dict[str, KnownAccount]:
     """The inverse of ``known_to_json``; ``ValueError``/``TypeError``/``KeyError`` if malformed."""
     known = {}
     for x_id, (handles, names, seen) in data.items():
-        if not all(isinstance(item, str) for item in [x_id, *handles, *names]):
-            raise TypeError("named accounts: ids, handles and names must be text")
-        known[x_id] = KnownAccount(x_id, list(handles), list(names), int(seen))
+        texts = [x_id, *handles, *names] if isinstance(handles, list) and isinstance(names, list) else [None]
+        if not all(isinstance(item, str) for item in texts) or not isinstance(seen, int):
+            raise TypeError("named accounts: [handles, names, times seen] with text and a count")
+        known[x_id] = KnownAccount(x_id, list(handles), list(names), seen)
     return known
 
 

@@ -107,7 +107,8 @@ def test_keep_restore_and_forget(tmp_path: Path) -> None:
 def test_names_that_are_not_names_are_refused(tmp_path: Path) -> None:
     """What ``add_names`` gets comes from the page: its shape is checked, nothing half-applied."""
     worker.read(json.dumps([str(archive(tmp_path))]))
-    for bad in ({people(1)[0]: [[5], [], 1]}, {people(1)[0]: [["ann"]]}, {people(1)[0]: "ann"}):
+    one = people(1)[0]
+    for bad in ({one: [[5], [], 1]}, {one: [["ann"]]}, {one: "ann"}, {one: "a12"}, {one: [["ann"], [], "1"]}):
         assert "error" in json.loads(worker.add_names(json.dumps(bad)))
         assert worker.SESSION.graph is None
     assert json.loads(worker.add_names(json.dumps({people(1)[0]: [["ann"], [], 1]})))["named"] == 1
