@@ -11,9 +11,9 @@ Three ways to ask, whichever covers more for the requests it costs: one call per
 (actor = candidate, others = 30 anchors), one call per anchor and 30 candidates (actor = anchor),
 or, when the candidates are many, the anchors' neighbourhoods: a page of 100 accounts each anchor
 follows, then of its followers (``app.bsky.graph.getFollows`` / ``getFollowers``), which finds the
-ties of every candidate at once and lets far more anchors count. The person's own account is always
-asked as the actor, 30 candidates a call. A tie to an anchor that is tied to many candidates (a
-very followed account) counts less.
+ties of every candidate at once, lets far more anchors count and tells, for free, how the anchors
+are tied to each other. The person's own account is always asked as the actor, 30 candidates a
+call. A tie to an anchor that is tied to many candidates (a very followed account) counts less.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ Neighbours = Callable[[str, str, str], Awaitable[tuple[list[Any], str]]]
 
 @dataclass
 class Corroboration:
-    """Ties of the candidates asked about, and the accounts met in the anchors' neighbourhoods
-    (with their ties), where a contact not found by search may be."""
+    """Ties of the candidates asked about, and every account met in the anchors' neighbourhoods
+    (with their ties), where a contact not found by search may be: also those already proposed
+    for another contact, who may be this one's."""
 
     ties: dict[str, Ties] = field(default_factory=dict)
     met: dict[str, Any] = field(default_factory=dict)  # did -> account (a Profile)
@@ -180,7 +181,7 @@ async def neighbourhood_ties(
         for account in accounts:
             if account.did != anchor:
                 links[account.did].add(anchor)
-                if account.did not in wanted and account.did not in anchor_set:
+                if account.did not in anchor_set:
                     met[account.did] = account
 
     for round_number in range(NEIGHBOUR_PAGES):
@@ -215,7 +216,10 @@ async def neighbourhood_ties(
         return Ties(weighted(did), len(links.get(did, set()) & covered), asked_contacts=asked, log_odds=odds)
 
     found = {did: ties(did, False) for did in wanted}
-    found.update({did: ties(did, True) for did in met})
+    found.update({did: ties(did, True) for did in met if did not in wanted})
+    # The anchors' own ties come with their pages: an account matched on its handle alone that
+    # none of the person's other contacts is tied to may be a namesake who took that handle.
+    found.update({did: ties(did, False) for did in covered if asked})
     return Corroboration(found, met)
 
 

@@ -348,10 +348,14 @@ def weigh(x_handle: str, names: Sequence[str], candidate: Candidate, context: Co
 
 
 def names_for(x_handle: str, names: Sequence[str]) -> list[str]:
-    """The contact's names; when the archive has none, one read from a handle such as ``jean_anderson``."""
+    """The contact's names; when the archive has none, those read from a handle such as
+    ``anderson_jean``: in its order and, for two words, the other way round (a handle puts the
+    last name first as often as not)."""
     if names or "_" not in x_handle.strip("_"):
         return list(names)
     words_in_handle = [w for w in re.sub(r"\d", "", x_handle).split("_") if len(w) >= 2]
+    if len(words_in_handle) == 2:
+        return [" ".join(words_in_handle), " ".join(reversed(words_in_handle))]
     return [" ".join(words_in_handle)] if len(words_in_handle) >= 2 else []
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bench.world import measure, small_world
 from pyscript_app import scoring
-from pyscript_app.corroboration import affordable, calls_needed, count_ties
+from pyscript_app.corroboration import affordable, calls_needed, count_ties, neighbourhood_ties
 from pyscript_app.matching import Match, Matcher, Settings
 from pyscript_app.scoring import Candidate, Ties, bio_evidence, handle_evidence, handle_stems, level, weigh_all
 
@@ -196,6 +196,58 @@ def test_a_namesake_in_the_circle_beats_an_untied_holder_of_the_exact_handle_but
     assert ranked[0] is tied and reasons(tied.evidence)["lookalike"] == pytest.approx(-2.5 * scoring.TIED_HANDLE_DOUBT)
     assert {scoring.candidate_level(c) for c in ranked} <= {"low", None}
     assert scoring.candidate_level(tied) == "low"
+
+
+def test_an_exact_handle_that_nobody_the_person_knows_is_tied_to_is_medium_not_high() -> None:
+    """X alexmartin25 "Alex Martin": another Alex Martin, with no X account of that name, took
+    alexmartin25.bsky.social (the digits 1 to 99 are few). The handle and the name say "high"; that
+    none of the person's contacts follows or is followed by the account says "look twice": medium,
+    still pre-selected. Tied to them, it stays high."""
+    holder = candidate("alexmartin25.bsky.social", "Alex Martin", did="did:plc:am")
+    [unasked] = weigh_all("alexmartin25", ["Alex Martin"], [holder])
+    assert scoring.candidate_level(unasked) == "high"
+    [untied] = weigh_all("alexmartin25", ["Alex Martin"], [holder], {"did:plc:am": Ties(log_odds=-4.0)})
+    assert reasons(untied.evidence)["no_ties"] == scoring.NO_TIES_FLOOR
+    assert scoring.candidate_level(untied) == "medium"
+    tied = {"did:plc:am": Ties(contacts=5, contact_count=5, log_odds=4.0)}
+    [confirmed] = weigh_all("alexmartin25", ["Alex Martin"], [holder], tied)
+    assert scoring.candidate_level(confirmed) == "high"
+
+
+def test_a_name_read_from_a_handle_holds_in_either_order() -> None:
+    assert scoring.names_for("bernard_anna768", []) == ["bernard anna", "anna bernard"]
+    assert scoring.names_for("bernard_anna768", ["Anna B."]) == ["Anna B."]  # the archive's own name wins
+    assert scoring.names_for("de_la_cruz", []) == ["de la cruz"]
+    [account] = weigh_all("bernard_anna768", [], [candidate("bernardanna.bsky.social", "Anna Bernard")])
+    assert "same_name" in reasons(account.evidence)
+
+
+def test_the_anchors_neighbourhoods_tell_their_ties_to_each_other_too() -> None:
+    """Six confirmed accounts: five in one circle, one (a namesake who took a contact's handle) tied
+    to none. Their pages of follows and followers, asked for the candidates anyway, also say so; an
+    account met there is kept even when it is already another contact's candidate."""
+    circle = [f"did:plc:a{i}" for i in range(1, 6)]
+    lonely = "did:plc:a6"
+    follows: dict[str, set[str]] = {a: {b for b in circle if b != a} | {"did:plc:both"} for a in circle}
+    follows[lonely] = {"did:plc:s1"}
+    follows["did:plc:s2"] = {lonely}
+
+    class Seen:
+        def __init__(self, did: str) -> None:
+            self.did = did
+
+    async def neighbours(actor: str, direction: str, cursor: str) -> tuple[list[Seen], str]:
+        if direction == "follows":
+            return [Seen(d) for d in sorted(follows.get(actor, ()))], ""
+        return [Seen(d) for d, theirs in sorted(follows.items()) if actor in theirs], ""
+
+    candidates = ["did:plc:both", "did:plc:c2", "did:plc:c3"]
+    found = in_a_thread(neighbourhood_ties(neighbours, candidates, [*circle, lonely], budget=40))
+    assert found.ties[lonely].contact_count == 0 and (found.ties[lonely].log_odds or 0.0) < 0
+    assert found.ties["did:plc:a1"].contact_count == 4 and (found.ties["did:plc:a1"].log_odds or 0.0) > 0
+    assert found.ties["did:plc:both"].contact_count == 5
+    assert "did:plc:both" in found.met  # a candidate already: kept for the contacts not yet found
+    assert found.ties["did:plc:s1"].contact_count == 1  # met through the lonely anchor
 
 
 def test_calls_needed_picks_the_cheaper_direction() -> None:
