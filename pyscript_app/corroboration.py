@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -51,6 +51,7 @@ class Corroboration:
     met: dict[str, Any] = field(default_factory=dict)  # did -> account (a Profile)
 
 
+RECHECK_ANCHORS = 5  # fewer other anchors, and an anchor tied to none of them says little
 NEIGHBOUR_PAGES = 2  # pages of 100 per anchor and direction: a very followed account is only sampled
 MAX_NEIGHBOUR_ANCHORS = 400
 
@@ -83,12 +84,14 @@ async def count_ties(
     self_did: str = "",
     budget: int = 0,
     concurrency: int = 4,
+    recheck: Sequence[str] = (),
 ) -> dict[str, Ties]:
     """Ties of each candidate DID (in priority order) with the anchors; within ``budget`` requests.
 
     The person's own account is asked about every candidate the budget allows (30 a call), then the
-    anchors about the first candidates. Candidates that are anchors themselves, or that the budget
-    leaves out, are absent from the answer.
+    anchors about the first candidates, then, one call each while the budget lasts, the anchors in
+    ``recheck`` (matched on their handle alone) about the other anchors. Candidates that are anchors
+    themselves, or that the budget leaves out, are absent from the answer.
     """
     anchors = [a for a in dict.fromkeys(anchors) if a and a != self_did][:PER_CALL]
     anchor_set = set(anchors)
@@ -98,7 +101,9 @@ async def count_ties(
     budget -= math.ceil(len(self_checked) / PER_CALL)
     anchored = wanted[: affordable(len(wanted), len(anchors), False, budget)] if anchors else []
     wanted = list(dict.fromkeys(self_checked + anchored))
-    if not wanted:
+    budget -= calls_needed(len(anchored), len(anchors), False) if anchors else 0
+    rechecked = [a for a in dict.fromkeys(recheck) if len(anchor_set - {a}) >= RECHECK_ANCHORS][: max(budget, 0)]
+    if not wanted and not rechecked:
         return {}
     links: dict[str, set[str]] = defaultdict(set)  # candidate -> anchors tied to it
     with_self: set[str] = set()
@@ -116,12 +121,17 @@ async def count_ties(
         jobs += [(candidate, anchors) for candidate in anchored]
     elif anchored:
         jobs += [(anchor, batch) for anchor in anchors for batch in batches(anchored)]
+    first_recheck = len(jobs)
+    jobs += [(anchor, [a for a in anchors if a != anchor]) for anchor in rechecked]
     answers = await asyncio.gather(*(ask(actor, others) for actor, others in jobs))
-    for (actor, _), answer in zip(jobs, answers, strict=True):
+    among_anchors: dict[str, set[str]] = defaultdict(set)
+    for index, ((actor, _), answer) in enumerate(zip(jobs, answers, strict=True)):
         for other, (following, followed_by) in answer.items():
             if not (following or followed_by):
                 continue
-            if actor == self_did:
+            if index >= first_recheck:
+                among_anchors[actor].add(other)
+            elif actor == self_did:
                 with_self.add(other)
             elif actor in anchor_set:
                 links[other].add(actor)
@@ -137,7 +147,7 @@ async def count_ties(
         return POPULAR_WEIGHT if crowded else 1.0
 
     asked = set(anchored)
-    return {
+    found = {
         candidate: Ties(
             contacts=sum(weight(a) for a in links.get(candidate, set())),
             contact_count=len(links.get(candidate, set())),
@@ -146,6 +156,10 @@ async def count_ties(
         )
         for candidate in wanted
     }
+    for anchor in rechecked:
+        tied = among_anchors.get(anchor, set())
+        found[anchor] = Ties(contacts=float(len(tied)), contact_count=len(tied), asked_contacts=True)
+    return found
 
 
 async def neighbourhood_ties(
@@ -245,15 +259,17 @@ async def corroborate(
     self_did: str,
     budget: int,
     concurrency: int = 4,
+    recheck: Sequence[str] = (),
 ) -> Corroboration:
     """Ties of the candidates (in priority order): the cheaper of the two ways for the anchors,
-    the person's own account always through ``getRelationships``."""
+    the person's own account always through ``getRelationships``; and the ties of the anchors in
+    ``recheck`` (matched on their handle alone) to the other anchors."""
     anchors = [a for a in dict.fromkeys(anchors) if a and a != self_did]
     wanted = [c for c in dict.fromkeys(candidates) if c not in set(anchors) and c != self_did]
     self_calls = min(math.ceil(len(wanted) / PER_CALL), budget) if self_did else 0
     direct = calls_needed(len(wanted), min(len(anchors), PER_CALL), False)
     if direct <= max(budget - self_calls, 0) or len(anchors) < 5:
-        return Corroboration(await count_ties(relationships, wanted, anchors, self_did, budget, concurrency))
+        return Corroboration(await count_ties(relationships, wanted, anchors, self_did, budget, concurrency, recheck))
     found = await neighbourhood_ties(neighbours, wanted, anchors, budget - self_calls, concurrency)
     if self_did:
         mine = await count_ties(relationships, wanted, [], self_did, self_calls, concurrency)

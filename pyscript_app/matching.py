@@ -789,11 +789,12 @@ class NameLookup:
         if budget <= 0 or self.failed:
             return
         anchors = list(self.matcher.confirmed_dids())
+        matched: list[str] = []  # high on what their profile says: are they tied to the others?
         by_rank: list[list[str]] = []  # the best candidate of every contact first, then the second...
         for person in self.people:
             ranked = self.rank(person)
             if ranked and ranked[0].chance >= scoring.P_HIGH:
-                anchors.append(ranked[0].did)
+                matched.append(ranked[0].did)
                 continue
             for rank, candidate in enumerate(scoring.worth_corroborating(ranked)):
                 if len(by_rank) <= rank:
@@ -805,10 +806,11 @@ class NameLookup:
                 self.matcher.search_view.relationships,
                 self.matcher.search_view.neighbours,
                 doubtful,
-                anchors,
+                anchors + matched,
                 self.matcher.settings.self_did,
                 budget,
                 SEARCH_CONCURRENCY,
+                recheck=matched,
             )
         except SourceError as error:
             self.failed = True

@@ -222,6 +222,32 @@ def test_a_name_read_from_a_handle_holds_in_either_order() -> None:
     assert "same_name" in reasons(account.evidence)
 
 
+def test_count_ties_rechecks_accounts_matched_on_their_handle_against_the_other_anchors() -> None:
+    """A small run asks getRelationships: after the candidates, each account matched on its handle
+    alone is asked about the other anchors (one call each, within the budget); one tied to none of
+    them comes back medium."""
+    circle = [f"a{i}" for i in range(1, 6)]
+    follows = {a: {b for b in circle if b != a} for a in circle} | {"c1": {"a1"}}
+    calls: list[tuple[str, list[str]]] = []
+
+    async def relationships(actor: str, others: list[str]) -> dict[str, tuple[bool, bool]]:
+        calls.append((actor, others))
+        return {o: (o in follows.get(actor, ()), actor in follows.get(o, ())) for o in others}
+
+    anchors = [*circle, "holder"]
+    ties = in_a_thread(count_ties(relationships, ["c1"], anchors, budget=3, recheck=["holder", "a1", "a2"]))
+    assert ties["c1"].contact_count == 1
+    assert ties["holder"].contact_count == 0 and ties["holder"].asked_contacts
+    assert ties["a1"].contact_count == 4 and "a2" not in ties  # the budget: 1 call for c1, 2 rechecks
+    assert ("holder", circle) in calls and len(calls) == 3
+    holder = candidate("alexmartin25.bsky.social", "Alex Martin", did="holder")
+    [untied] = weigh_all("alexmartin25", ["Alex Martin"], [holder], ties)
+    assert reasons(untied.evidence)["no_ties"] < 0 and scoring.candidate_level(untied) == "medium"
+    calls.clear()
+    few = in_a_thread(count_ties(relationships, [], ["a1", "holder"], budget=5, recheck=["holder"]))
+    assert few == {} and calls == []  # one other anchor: being tied to none of them says little
+
+
 def test_the_anchors_neighbourhoods_tell_their_ties_to_each_other_too() -> None:
     """Six confirmed accounts: five in one circle, one (a namesake who took a contact's handle) tied
     to none. Their pages of follows and followers, asked for the candidates anyway, also say so; an
