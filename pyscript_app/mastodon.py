@@ -1,14 +1,17 @@
 """Checking Mastodon addresses on their own server: does it exist, has it moved?
 
 ``GET /api/v1/accounts/lookup?acct=user`` answers the account (with ``moved`` set when it
-moved) or 404. Addresses on reserved test domains (``.example``, ``.invalid``, ``.test``,
-``.localhost``) are never requested: they cannot exist. A domain from a directory or a ``moved``
-answer is asked only if it is a public host name (no IP address, port, path or ``localhost``),
-unless the configuration maps it to a URL (``mastodon_instance_urls``).
+moved) or 404; ``/api/v1/accounts/:id/following`` and ``/followers``, public on most servers,
+list whom it follows and who follows it (empty when the account hides them). Addresses on
+reserved test domains (``.example``, ``.invalid``, ``.test``, ``.localhost``) are never
+requested: they cannot exist. A domain from a directory or a ``moved`` answer is asked only if
+it is a public host name (no IP address, port, path or ``localhost``), unless the configuration
+maps it to a URL (``mastodon_instance_urls``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -19,6 +22,9 @@ from .untrusted import account_link, is_mastodon_address, plain_text, safe_avata
 RESERVED_SUFFIXES = (".example", ".invalid", ".test", ".localhost")
 MAX_MOVES = 3
 ACCOUNT_MAX_BYTES = 256 * 1024  # an Account entity is a few kilobytes
+LIST_PAGE = 80  # accounts in one page of follows or followers, the most a server gives
+LIST_MAX_BYTES = 2 * 1024 * 1024
+ACCOUNT_ID = re.compile(r"[0-9]{1,20}\Z")  # servers' ids are numbers (snowflakes)
 NAME_LIMIT = 120
 
 
@@ -44,6 +50,7 @@ class MastodonAccount:
     avatar: str
     url: str
     moved_from: str | None = None
+    id: str = ""  # the server's id for it ("" if the answer gave none that looks like one)
 
 
 def _address_of(account: dict[str, Any], domain: str) -> str:
@@ -90,5 +97,20 @@ class MastodonServers:
                 avatar=safe_avatar(str(data.get("avatar") or "")),
                 url=account_link(str(data.get("url") or ""), own_hosts, f"https://{domain}/@{user}"),
                 moved_from=original if current != original else None,
+                id=str(data.get("id")) if ACCOUNT_ID.match(str(data.get("id"))) else "",
             )
         return None
+
+    async def connections(self, account: MastodonAccount) -> set[str]:
+        """The addresses in the first page of whom ``account`` follows and of who follows it, asked on
+        its own server; none when it hides them or has no id."""
+        if not account.id or not self.may_ask(account.address):
+            return set()
+        domain = split_address(account.address)[1]
+        found: set[str] = set()
+        for kind in ("following", "followers"):
+            url = f"{self.base_url(domain)}/api/v1/accounts/{account.id}/{kind}?{urlencode({'limit': LIST_PAGE})}"
+            data = await self.client.get_json(url, LIST_MAX_BYTES)
+            items = data[:LIST_PAGE] if isinstance(data, list) else []
+            found.update(_address_of(item, domain) for item in items if isinstance(item, dict))
+        return {address for address in found if "@" in address.strip("@")}

@@ -32,7 +32,7 @@ from .directory import (
     plan_lookup,
 )
 from .graph import KnownAccount, PersonGraph
-from .mastodon import RESERVED_SUFFIXES, MastodonServers, is_reserved
+from .mastodon import RESERVED_SUFFIXES, MastodonAccount, MastodonServers, is_reserved
 from .mastodon import bridge_address as mastodon_bridge
 from .membership import FilterError
 from .net import MALFORMED_ANSWER, CancelRequestedError, Fetcher, PoliteClient, SourceError
@@ -53,6 +53,7 @@ TIES_RESERVE = 0.35  # ... of which this share is kept for counting ties
 BIO_SHOWN = 300  # characters of a candidate's bio sent to the page
 TIES_MINIMUM = 4  # ... plus a few, so that a handful of contacts can be corroborated too
 APPVIEW_SECONDS_PER_REQUEST = 300.0 / APPVIEW_BUDGET[0]  # the budget is the limit, not the network
+MASTODON_TIES_CHECKED = 50  # doubtful Mastodon accounts whose lists are asked for (2 requests each)
 
 Progress = Callable[[str, int, int], None]
 Publish = Callable[[list["Match"]], None]
@@ -129,7 +130,7 @@ class Match:
     unverified: bool = False
     evidence: list[dict[str, Any]] = field(default_factory=list)  # [{"reason", "weight", "count"?}]
     chance: float = 0.0  # the weighed chance that this is the person (heuristic matches only)
-    ties: int = 0  # confirmed contacts this account is linked to on Bluesky
+    ties: int = 0  # confirmed contacts this account is linked to on its network
     choice: str = ""  # set on the two candidates the person is asked to pick from (the X id)
     bio: str = ""  # the start of the Bluesky bio, for the side-by-side choice
 
@@ -242,6 +243,7 @@ class Matcher:
         self.confirmed_bluesky: asyncio.Event | None = None
         self.undecided = 0
         self.mastodon = MastodonServers(self.client, settings.mastodon_instance_urls)
+        self.mastodon_accounts: dict[str, MastodonAccount] = {}  # address -> the account its server answered
         self.failures: list[Notice] = []
         self.found: dict[tuple[str, str, str], Match] = {}
         self.vouched: set[tuple[str, str, str]] = set()  # (x_id, network, account) a configured directory says
@@ -515,6 +517,8 @@ class Matcher:
                     done += 1
                     return  # deleted, suspended, or not a public server: never proposed
             unverified = account is None
+            if account is not None:
+                self.mastodon_accounts[account.address] = account
             for x_id, source in addresses[address]:
                 conflict = (x_id, "mastodon") in conflicts
                 vouched = (x_id, "mastodon", address) in self.vouched
@@ -554,7 +558,31 @@ class Matcher:
 
         progress("mastodon", 0, len(addresses))
         await asyncio.gather(*(check(address) for address in addresses))
+        if self.settings.corroborate:
+            await self._mastodon_ties()
         self._publish(publish)
+
+    async def _mastodon_ties(self) -> None:
+        """Mastodon accounts not yet sure (claimed by the account alone, or in conflict) that follow,
+        or are followed by, the person's confirmed Mastodon contacts, as their servers' public lists
+        say: a reason to show, with the count. Optional: a server that will not say is not a failure."""
+        mastodon = [m for m in self.found.values() if m.network == "mastodon" and not m.unverified]
+        anchors = {m.account for m in mastodon if m.confidence == "high"}
+        doubtful = list(dict.fromkeys(m.account for m in mastodon if m.confidence != "high"))
+        doubtful = [a for a in doubtful if a in self.mastodon_accounts and anchors - {a}][:MASTODON_TIES_CHECKED]
+
+        async def count(address: str) -> None:
+            try:
+                linked = await self.mastodon.connections(self.mastodon_accounts[address])
+            except SOURCE_FAILURES:
+                return
+            tied = len(linked & (anchors - {address}))
+            for match in (m for m in mastodon if m.account == address and tied):
+                match.ties = tied
+                match.reasons = [*match.reasons, "ties_mastodon"]
+                match.evidence = [*match.evidence, {"reason": "ties_mastodon", "weight": 0.0, "count": tied}]
+
+        await asyncio.gather(*(count(address) for address in doubtful))
 
     # --- 2. Bluesky heuristics ------------------------------------------------------------------
 

@@ -50,6 +50,8 @@ Reason = Literal[
     "tie_self",
     "no_ties",
     "several_contacts",
+    # ties on Mastodon
+    "ties_mastodon",
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 # A person in the follow queue; the page shows ``follow_<state>`` and sets ``data-follow-state``.

@@ -6,7 +6,9 @@ The answers have the real shapes: the atproto lexicons (``app.bsky.actor.getProf
 "app.bsky.graph.defs#relationship", "did", "following"?, "followedBy"?} | {"$type":
 "app.bsky.graph.defs#notFoundActor", "actor", "notFound": true}]}`` (at most 30 ``others``),
 ``app.bsky.graph.getFollows`` / ``getFollowers`` -> ``{"subject", "follows"|"followers", "cursor"?}``)
-and Mastodon's (``/api/v1/accounts/lookup`` -> Account, 404 ``{"error": "Record not found"}``).
+and Mastodon's (``/api/v1/accounts/lookup`` -> Account, 404 ``{"error": "Record not found"}``;
+``/api/v1/accounts/:id/following`` and ``/followers`` -> ``[Account]``, ``[]`` when the account hides
+them).
 
 Two users: the demo's fictional networks (the build asks this world through the app's own code
 and writes every answer as a static file, :mod:`sitebuild.demo_networks`), and the tests' fake
@@ -16,6 +18,7 @@ servers on 127.0.0.1, which add faults and a request log around it.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +34,7 @@ class NetworkWorld:
     bluesky: dict[str, dict[str, Any]] = field(default_factory=dict)  # did -> profile
     follows: dict[str, set[str]] = field(default_factory=dict)  # did -> dids it follows on Bluesky
     mastodon: dict[str, dict[str, Any]] = field(default_factory=dict)  # user@domain -> account
+    mastodon_follows: dict[str, set[str]] = field(default_factory=dict)  # user@domain -> addresses it follows
     avatars: dict[str, str] = field(default_factory=dict)  # DID or user@domain -> picture URL
     lock: threading.Lock = field(default_factory=threading.Lock)
     _index: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -112,7 +116,9 @@ class NetworkWorld:
                 self._index_size = len(self.bluesky)
             return self._index
 
-    def add_mastodon(self, address: str, display_name: str = "", moved_to: str | None = None) -> None:
+    def add_mastodon(
+        self, address: str, display_name: str = "", moved_to: str | None = None, hides_network: bool = False
+    ) -> None:
         user, domain = address.split("@")
         self.mastodon[address.lower()] = {
             "id": str(len(self.mastodon) + 1),
@@ -129,6 +135,7 @@ class NetworkWorld:
             "statuses_count": 1,
             "moved": None,
             "_moved_to": moved_to,
+            "_hides_network": hides_network,
         }
 
     # --- the answers ---------------------------------------------------------------------------
@@ -162,6 +169,8 @@ class NetworkWorld:
             return self._follow_list(path.rsplit(".", 1)[1], query, here)
         if path == "/api/v1/accounts/lookup":
             return self._lookup(query, here, domain)
+        if domain and (lists := MASTODON_LISTS.fullmatch(path)):
+            return self._mastodon_list(lists[1], lists[2], query, here, domain)
         return None
 
     def _lookup(self, query: Query, here: str, domain: str) -> Answer:
@@ -176,6 +185,25 @@ class NetworkWorld:
             new_user = account["_moved_to"].split("@")[0]
             answer["moved"] = {**answer, "username": new_user, "acct": account["_moved_to"]}
         return 200, answer
+
+    def _mastodon_list(self, account_id: str, kind: str, query: Query, here: str, domain: str) -> Answer:
+        """Who a user of this server follows, or who follows it (one page, at most 80)."""
+        address = next((a for a, v in self.mastodon.items() if v["id"] == account_id and a.endswith(f"@{domain}")), "")
+        if not address:
+            return 404, {"error": "Record not found"}
+        limit = min(max(int((query.get("limit") or ["40"])[0]), 1), 80)
+        if self.mastodon[address]["_hides_network"]:
+            others: list[str] = []
+        elif kind == "following":
+            others = sorted(self.mastodon_follows.get(address, ()))
+        else:
+            others = sorted(a for a, followed in self.mastodon_follows.items() if address in followed)
+        page = []
+        for other in [o for o in others if o in self.mastodon][:limit]:
+            user, _, host = other.partition("@")
+            account = {k: v for k, v in self.mastodon[other].items() if not k.startswith("_")}
+            page.append(account | {"acct": user if host == domain else other, "avatar": self.avatar_of(other, here)})
+        return 200, page
 
     def _view(self, profile: dict[str, Any], here: str) -> dict[str, Any]:
         """A profileView: no counts (those are in profileViewDetailed only)."""
@@ -223,6 +251,9 @@ class NetworkWorld:
         if start + limit < len(dids):
             answer["cursor"] = str(start + limit)
         return 200, answer
+
+
+MASTODON_LISTS = re.compile(r"/api/v1/accounts/([0-9]+)/(following|followers)")
 
 
 def _number(text: str, digits: int) -> str:

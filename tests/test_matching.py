@@ -534,6 +534,64 @@ def test_a_self_published_claim_is_medium_until_the_accounts_own_profile_agrees(
     assert levels[FAY] == ("medium", ["directory"])
 
 
+def test_a_doubtful_mastodon_account_shows_its_ties_to_the_confirmed_ones(tmp_path: Path) -> None:
+    """Issue 12, on Mastodon: an account claimed by itself alone (medium) that follows, or is followed
+    by, the person's confirmed Mastodon contacts says so ("linked on Mastodon to 2 of your contacts"),
+    from its own server's public lists; one that hides them, or is linked to nobody, says nothing;
+    the confirmed ones are not asked; a server that refuses the lists is not a failure."""
+    world = FakeWorld()
+    world.add_mastodon("dan_x@social.fakenet.org", "Dan")  # same username as on X: high
+    world.add_mastodon("gus@other.fakenet.org", "Gus")  # high too
+    world.add_mastodon("eve@social.fakenet.org", "Fay")  # Fay's claim, another username: medium
+    world.add_mastodon("ben2@other.fakenet.org", "Ben")  # medium, linked to nobody
+    world.add_mastodon("cleo9@other.fakenet.org", "Cleo", hides_network=True)  # medium, lists hidden
+    world.mastodon_follows = {
+        "eve@social.fakenet.org": {"dan_x@social.fakenet.org"},
+        "gus@other.fakenet.org": {"eve@social.fakenet.org", "cleo9@other.fakenet.org"},
+        "cleo9@other.fakenet.org": {"dan_x@social.fakenet.org"},
+    }
+    claims = [
+        {"x_id": DAN, "x_handle": "dan_x", "mastodon": "dan_x@social.fakenet.org"},
+        {"x_id": GUS, "x_handle": "gus", "mastodon": "gus@other.fakenet.org"},
+        {"x_id": FAY, "x_handle": "fay_x", "mastodon": "eve@social.fakenet.org"},
+        {"x_id": BEN, "x_handle": "benj", "mastodon": "ben2@other.fakenet.org"},
+        {"x_id": CLEO, "x_handle": "cleo", "mastodon": "cleo9@other.fakenet.org"},
+    ]
+    folder = tmp_path / "static"
+    compile_directory([parse_claim(c) for c in claims], folder / "directory", "Harvested", self_published=True)
+    world.static_root = folder
+    people = PersonGraph(account=None, following=[DAN, GUS, FAY, BEN, CLEO], followers=[])
+    with (
+        serve(world) as appview,
+        serve(world) as files,
+        serve(world, "social.fakenet.org") as social,
+        serve(world, "other.fakenet.org") as other,
+    ):
+        settings = Settings(bluesky_appview=appview, directories=[f"{files}/directory/"], look_up_names=False,
+                            mastodon_instance_urls={"social.fakenet.org": social, "other.fakenet.org": other})
+        report = run(Matcher(settings), people)
+        eve_id = world.mastodon["eve@social.fakenet.org"]["id"]
+        world.faults[f"/api/v1/accounts/{eve_id}/"] = Fault("malformed", times=0)  # its lists: not JSON
+        refused = run(Matcher(settings), people)
+    found = {m.x_id: m for m in report.matches}
+    assert not report.failures, [f.text for f in report.failures]
+    assert (found[FAY].confidence, found[FAY].reasons, found[FAY].ties) == ("medium", ["directory", "ties_mastodon"], 2)
+    assert found[FAY].evidence == [{"reason": "ties_mastodon", "weight": 0.0, "count": 2}]
+    assert (found[BEN].reasons, found[BEN].ties) == (["directory"], 0)
+    assert (found[CLEO].reasons, found[CLEO].ties) == (["directory"], 0)  # hidden: nothing to say
+    assert found[DAN].confidence == found[GUS].confidence == "high" and not found[DAN].ties
+    social_port, other_port = social.rsplit(":", 1)[1], other.rsplit(":", 1)[1]
+    lists = sorted(line for line in world.log if "/following" in line or "/followers" in line)
+    eve, ben, cleo = (world.mastodon[a]["id"] for a in ("eve@social.fakenet.org", "ben2@other.fakenet.org",
+                                                        "cleo9@other.fakenet.org"))
+    assert {line.split("?")[0] for line in lists} == {
+        f"{port} /api/v1/accounts/{account}/{kind}"
+        for port, account in ((social_port, eve), (other_port, ben), (other_port, cleo))
+        for kind in ("following", "followers")
+    }  # each doubtful account on its own server; the confirmed ones never
+    assert not refused.failures and "ties_mastodon" not in by_account(refused.matches)["eve@social.fakenet.org"].reasons
+
+
 def test_a_manifest_says_self_published_as_true_or_false_only() -> None:
     base = Manifest(4, 0, 1, 1, "2026-12-02", "x").to_json()
     assert "self_published" not in base and Manifest.from_json(base).self_published is False
