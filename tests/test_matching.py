@@ -500,6 +500,14 @@ def test_signed_in_the_mastodon_file_holds_no_more_than_the_accounts_real_allowa
     assert [len(f["text"].splitlines()) - 1 for f in everyone["files"]] == [300] and not everyone["warnings"]
 
 
+def harvested_directory(world: FakeWorld, tmp_path: Path, claims: list[dict]) -> PersonGraph:
+    """A self-published directory of ``claims`` served by ``world``; the person follows everyone in it."""
+    folder = tmp_path / "static"
+    compile_directory([parse_claim(c) for c in claims], folder / "directory", "Harvested", self_published=True)
+    world.static_root = folder
+    return PersonGraph(account=None, following=[c["x_id"] for c in claims], followers=[])
+
+
 def test_a_self_published_claim_is_medium_until_the_accounts_own_profile_agrees(tmp_path: Path) -> None:
     """Issue 8: a harvested claim proves only the new account's side. High needs the profile to
     agree: the X handle as the Bluesky handle, a bio naming the X account, the same Mastodon username."""
@@ -516,11 +524,8 @@ def test_a_self_published_claim_is_medium_until_the_accounts_own_profile_agrees(
         {"x_id": DAN, "x_handle": "dan_x", "mastodon": "dan_x@social.fakenet.org"},
         {"x_id": FAY, "x_handle": "fay_x", "mastodon": "eve@social.fakenet.org"},
     ]
-    folder = tmp_path / "static"
-    compile_directory([parse_claim(c) for c in claims], folder / "directory", "Harvested", self_published=True)
-    assert json.loads((folder / "directory" / "directory.json").read_text())["self_published"] is True
-    world.static_root = folder
-    people = PersonGraph(account=None, following=[ANN, BEN, CLEO, DAN, FAY], followers=[])
+    people = harvested_directory(world, tmp_path, claims)
+    assert json.loads((tmp_path / "static" / "directory" / "directory.json").read_text())["self_published"] is True
     with serve(world) as appview, serve(world) as files, serve(world, "social.fakenet.org") as social:
         settings = Settings(bluesky_appview=appview, directories=[f"{files}/directory/"],
                             mastodon_instance_urls={"social.fakenet.org": social}, look_up_names=False)
@@ -550,17 +555,15 @@ def test_a_doubtful_mastodon_account_shows_its_ties_to_the_confirmed_ones(tmp_pa
         "gus@other.fakenet.org": {"eve@social.fakenet.org", "cleo9@other.fakenet.org"},
         "cleo9@other.fakenet.org": {"dan_x@social.fakenet.org"},
     }
-    claims = [
-        {"x_id": DAN, "x_handle": "dan_x", "mastodon": "dan_x@social.fakenet.org"},
-        {"x_id": GUS, "x_handle": "gus", "mastodon": "gus@other.fakenet.org"},
-        {"x_id": FAY, "x_handle": "fay_x", "mastodon": "eve@social.fakenet.org"},
-        {"x_id": BEN, "x_handle": "benj", "mastodon": "ben2@other.fakenet.org"},
-        {"x_id": CLEO, "x_handle": "cleo", "mastodon": "cleo9@other.fakenet.org"},
-    ]
-    folder = tmp_path / "static"
-    compile_directory([parse_claim(c) for c in claims], folder / "directory", "Harvested", self_published=True)
-    world.static_root = folder
-    people = PersonGraph(account=None, following=[DAN, GUS, FAY, BEN, CLEO], followers=[])
+    said = (
+        (DAN, "dan_x", "dan_x@social.fakenet.org"),
+        (GUS, "gus", "gus@other.fakenet.org"),
+        (FAY, "fay_x", "eve@social.fakenet.org"),
+        (BEN, "benj", "ben2@other.fakenet.org"),
+        (CLEO, "cleo", "cleo9@other.fakenet.org"),
+    )
+    claims = [{"x_id": x_id, "x_handle": handle, "mastodon": address} for x_id, handle, address in said]
+    people = harvested_directory(world, tmp_path, claims)
     with (
         serve(world) as appview,
         serve(world) as files,
