@@ -434,7 +434,15 @@ def is_choice(ranked: Sequence[Candidate]) -> bool:
 
 
 def worth_corroborating(ranked: Sequence[Candidate]) -> list[Candidate]:
-    """Candidates whose level ties could change: not yet high, and not hopeless."""
+    """Candidates whose level ties could change: not yet high, and not hopeless even once tied
+    (a tie keeps only part of a handle's doubt, see :func:`weigh`)."""
     if ranked and ranked[0].chance >= P_HIGH:
         return []
-    return [c for c in ranked[:6] if c.score > -2.0 and c.chance >= 0.01]
+    hopeful = [(c, hopeful_score(c)) for c in ranked[:6]]
+    return [c for c, score in hopeful if score > -2.0 and c.chance * math.exp(score - c.score) >= 0.01]
+
+
+def hopeful_score(candidate: Candidate) -> float:
+    """The score the candidate would have if it were tied: its handle's doubt softened."""
+    doubt = sum(e.weight for e in candidate.evidence if e.reason in HANDLE_DOUBTS)
+    return candidate.score - doubt * (1 - TIED_HANDLE_DOUBT)

@@ -175,6 +175,16 @@ def test_other_digits_tied_to_the_circle_are_shown_to_look_at_never_preselected(
     assert scoring.candidate_level(tied) == "low"
 
 
+def test_other_digits_are_worth_asking_about_ties_since_ties_would_soften_them() -> None:
+    """sunnyfox1982 "Sophie Colombo" for X sunnyfox16 scores -2.6 untied, hopeless by its score; tied,
+    it would be shown. So its ties are asked for; a stranger with another name is not."""
+    account = candidate("sunnyfox1982.bsky.social", "Sophie Colombo", did="did:plc:sf")
+    other = candidate("sunnyfox20.bsky.social", "Marc Dupont", did="did:plc:md")
+    ranked = weigh_all("sunnyfox16", ["Sophie Colombo"], [account, other])
+    assert account.score < -2.0 and scoring.hopeful_score(account) > -2.0
+    assert scoring.worth_corroborating(ranked) == [account]
+
+
 def test_a_tie_below_what_strangers_have_leaves_the_handle_doubt_whole() -> None:
     account = candidate("sunnyfox1982.bsky.social", "Sophie Colombo", did="did:plc:sf")
     ties = {"did:plc:sf": Ties(contacts=1, contact_count=1, log_odds=-1.5)}
