@@ -233,7 +233,8 @@ async def neighbourhood_ties(
     found.update({did: ties(did, True) for did in met if did not in wanted})
     # The anchors' own ties come with their pages: an account matched on its handle alone that
     # none of the person's other contacts is tied to may be a namesake who took that handle.
-    found.update({did: ties(did, False) for did in covered if asked})
+    if asked:
+        found.update({did: ties(did, False) for did in covered})
     return Corroboration(found, met)
 
 

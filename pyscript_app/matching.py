@@ -577,7 +577,9 @@ class Matcher:
             except SOURCE_FAILURES:
                 return
             tied = len(linked & (anchors - {address}))
-            for match in (m for m in mastodon if m.account == address and tied):
+            if not tied:
+                return
+            for match in (m for m in mastodon if m.account == address):
                 match.ties = tied
                 match.reasons = [*match.reasons, "ties_mastodon"]
                 match.evidence = [*match.evidence, {"reason": "ties_mastodon", "weight": 0.0, "count": tied}]

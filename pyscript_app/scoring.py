@@ -337,14 +337,23 @@ def weigh(x_handle: str, names: Sequence[str], candidate: Candidate, context: Co
     if not any(e.reason in IDENTITY_REASONS and e.weight >= 1.0 for e in found):
         # Ties say "someone in the person's circles", not who: alone, they cannot make a match.
         ties = [Evidence(e.reason, min(e.weight, LONE_TIES_CAP), e.count) for e in ties]
-    if any(e.reason in ("ties", "tie_self") and e.weight > 0 for e in ties):
-        # Other digits, or another account holding the exact handle, mostly say "a namesake or an
-        # imitator": people the person's contacts rarely follow. Tied to those contacts, the account
-        # is seldom one of them, and that doubt weighs less.
-        found = [
-            Evidence(e.reason, e.weight * TIED_HANDLE_DOUBT, e.count) if e.reason in HANDLE_DOUBTS else e for e in found
-        ]
+    if is_tied(ties):
+        found = soften_handle_doubt(found)
     return found + ties
+
+
+def is_tied(evidence: Iterable[Evidence]) -> bool:
+    """Linked to the person's circles, or to the person, more than a stranger would be."""
+    return any(e.reason in ("ties", "tie_self") and e.weight > 0 for e in evidence)
+
+
+def soften_handle_doubt(evidence: list[Evidence]) -> list[Evidence]:
+    """Other digits, or another account holding the exact handle, mostly say "a namesake or an
+    imitator": people the person's contacts rarely follow. Tied to those contacts, the account is
+    seldom one of them, and that doubt keeps only ``TIED_HANDLE_DOUBT`` of its weight."""
+    return [
+        Evidence(e.reason, e.weight * TIED_HANDLE_DOUBT, e.count) if e.reason in HANDLE_DOUBTS else e for e in evidence
+    ]
 
 
 def names_for(x_handle: str, names: Sequence[str]) -> list[str]:
@@ -443,6 +452,7 @@ def worth_corroborating(ranked: Sequence[Candidate]) -> list[Candidate]:
 
 
 def hopeful_score(candidate: Candidate) -> float:
-    """The score the candidate would have if it were tied: its handle's doubt softened."""
-    doubt = sum(e.weight for e in candidate.evidence if e.reason in HANDLE_DOUBTS)
-    return candidate.score - doubt * (1 - TIED_HANDLE_DOUBT)
+    """The score the candidate would have if it were tied: its handle's doubt softened (once)."""
+    if is_tied(candidate.evidence):
+        return candidate.score
+    return sum(e.weight for e in soften_handle_doubt(candidate.evidence))
